@@ -1,0 +1,180 @@
+/**
+ * @file sipstub.h  Declarations shared between the sipstub modules
+ *
+ * Copyright (C) 2026 The sipstub authors
+ */
+
+#include <re.h>
+
+
+enum {
+	SIPSTUB_MAX_DIALOGS_EARLY = 16,  /* early dialogs per INVITE       */
+	SIPSTUB_PENDING_MAX = 600000,    /* ms a request may stay unanswered */
+};
+
+#define SIPSTUB_ALLOW \
+	"INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, MESSAGE, INFO, " \
+	"UPDATE, NOTIFY, PUBLISH, SUBSCRIBE"
+
+
+struct uas;
+struct scenario;
+struct media;
+struct dialog;
+struct xact;
+
+
+/* Reply: status-code table and response builder */
+
+const char *reply_reason(uint16_t scode);
+bool reply_registered(uint16_t scode);
+bool reply_known_method(const struct pl *met);
+
+/** One header of a response, from a scenario or a built-in default */
+struct hdrval {
+	struct le le;
+	char *name;
+	char *value;   /* "" removes a default header of that name */
+};
+
+/** What a response is made of */
+struct reply {
+	const struct sip_msg *msg;  /* the request                      */
+	uint16_t scode;
+	const char *reason;         /* NULL: from the table             */
+	uint64_t totag;             /* 0: add none                      */
+	const struct list *hdrs;    /* struct hdrval, override defaults */
+	const struct sa *laddr;     /* where we received the request    */
+	const char *ctype;          /* body type, NULL: no body         */
+	const uint8_t *body;
+	size_t bodylen;
+};
+
+int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r);
+int reply_send(struct sip_strans **stp, struct sip *sip,
+	       const struct reply *r, struct mbuf **mbp);
+
+
+/* Expand: ${name} substitution in scenario strings at reply time */
+
+int expand_print(struct re_printf *pf, const char *str,
+		 const struct sip_msg *msg, const struct sa *laddr);
+bool expand_name_valid(const char *name, size_t len);
+
+
+/* Scenario */
+
+enum sdp_mode {
+	SDP_AUTO = 0,   /* SDP in 183 and 2xx to INVITE        */
+	SDP_NONE,
+	SDP_ALWAYS,
+};
+
+/** One response a rule sends */
+struct step {
+	struct le le;
+	uint16_t scode;       /* 0: the Request-URI user is the code */
+	char *reason;
+	uint32_t delay;       /* ms before this step                 */
+	uint32_t hangup;      /* ms after a 2xx before we send BYE   */
+	uint32_t dialog;      /* early dialog (To-tag) index, 1..N   */
+	struct list hdrs;     /* struct hdrval                       */
+	char *body;
+	size_t bodylen;
+	char *ctype;
+	enum sdp_mode sdp;
+};
+
+struct rule;
+
+typedef void (scenario_err_h)(const char *file, size_t line, size_t col,
+			      const char *msg, void *arg);
+
+int  scenario_alloc(struct scenario **scnp);
+int  scenario_load_file(struct scenario *scn, const char *path,
+			scenario_err_h *errh, void *arg);
+int  scenario_load_buf(struct scenario *scn, const char *name,
+		       const char *buf, size_t len,
+		       scenario_err_h *errh, void *arg);
+uint32_t scenario_rule_count(const struct scenario *scn);
+const struct rule *scenario_match(struct scenario *scn,
+				  const struct sip_msg *msg);
+
+const char *rule_name(const struct rule *rule);
+const struct list *rule_steps(const struct rule *rule);
+bool rule_auto100(const struct rule *rule);
+bool rule_check199(const struct rule *rule);
+
+extern const char dial_a_code_yaml[];
+extern const size_t dial_a_code_yaml_len;
+
+
+/* Event log: one JSON object per line */
+
+struct evlog;
+
+int  evlog_alloc(struct evlog **elp, const char *path);
+void evlog_flush(struct evlog *el);
+uint64_t evlog_lines(const struct evlog *el);
+void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
+	       const struct sa *src, const struct sa *dst,
+	       const uint8_t *pkt, size_t len);
+void evlog_event(struct evlog *el, const char *event,
+		 const struct sip_msg *msg, const char *fmt, ...);
+int  json_str_print(struct re_printf *pf, const struct pl *pl);
+
+
+/* Trace: SIP message tap for --trace, the event log and statistics */
+
+struct trace;
+
+int  trace_alloc(struct trace **trp, struct evlog *el, bool print);
+void trace_msg(struct trace *tr, bool tx, enum sip_transp tp,
+	       const struct sa *src, const struct sa *dst,
+	       const uint8_t *pkt, size_t len);
+int  trace_summary(struct re_printf *pf, const struct trace *tr);
+
+
+/* Media: SDP offer/answer and the RTP socket of one call */
+
+int  media_alloc(struct media **mp, const struct sa *laddr);
+int  media_answer(struct media *m, struct mbuf *offer, struct mbuf **mbp);
+int  media_offer(struct media *m, struct mbuf **mbp);
+int  media_remote_answer(struct media *m, struct mbuf *answer);
+bool media_has_common(const struct media *m);
+uint16_t media_port(const struct media *m);
+
+
+/* Transaction: a request answered by the steps of a rule */
+
+int  xact_start(struct uas *uas, const struct sip_msg *msg,
+		const struct rule *rule, struct dialog *dlg);
+
+
+/* Dialog: an INVITE dialog after the 2xx */
+
+int  dialog_alloc(struct dialog **dlgp, struct uas *uas,
+		  const struct sip_msg *msg, struct mbuf *resp,
+		  struct media *media, uint32_t hangup);
+struct dialog *dialog_find(struct uas *uas, const struct sip_msg *msg);
+void dialog_ack(struct dialog *dlg, const struct sip_msg *msg);
+bool dialog_cseq_valid(struct dialog *dlg, const struct sip_msg *msg);
+void dialog_response_sent(struct dialog *dlg, const struct sip_msg *req,
+			  struct mbuf *resp);
+struct media *dialog_media(struct dialog *dlg);
+void dialog_terminate(struct dialog *dlg);
+
+
+/* UAS: the SIP stack, transports and request dispatch */
+
+int  uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
+	       bool trace);
+int  uas_listen(struct uas *uas, enum sip_transp tp, const struct sa *laddr,
+		struct sa *bound);
+struct sip *uas_sip(const struct uas *uas);
+struct hash *uas_dialogs(const struct uas *uas);
+struct list *uas_xacts(struct uas *uas);
+struct evlog *uas_evlog(const struct uas *uas);
+const struct trace *uas_trace(const struct uas *uas);
+void uas_local_addr(struct sa *laddr, const struct sip_msg *msg);
+void uas_shutdown(struct uas *uas);

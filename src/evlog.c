@@ -1,0 +1,354 @@
+/**
+ * @file evlog.c  Event log: one JSON object per line
+ *
+ * Lines are buffered and written once per event-loop turn (a 0 ms
+ * timer), when the buffer grows large, and on close.
+ *
+ * Copyright (C) 2026 The sipstub authors
+ */
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <time.h>
+#include <sys/time.h>
+#include <sipstub.h>
+
+#define DEBUG_MODULE "evlog"
+#define DEBUG_LEVEL 5
+#include <re_dbg.h>
+
+
+enum {
+	FLUSH_SIZE = 65536,
+};
+
+struct evlog {
+	struct mbuf *mb;
+	struct tmr tmr;
+	int fd;
+	bool own_fd;
+	uint64_t lines;
+};
+
+
+static void evlog_destructor(void *arg)
+{
+	struct evlog *el = arg;
+
+	evlog_flush(el);
+	tmr_cancel(&el->tmr);
+	mem_deref(el->mb);
+
+	if (el->own_fd)
+		(void)close(el->fd);
+}
+
+
+static void flush_handler(void *arg)
+{
+	evlog_flush(arg);
+}
+
+
+/**
+ * Open an event log
+ *
+ * @param elp  Event log, set on success
+ * @param path File to append to, or "-" for standard output
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int evlog_alloc(struct evlog **elp, const char *path)
+{
+	struct evlog *el;
+	int err = 0;
+
+	if (!elp || !path)
+		return EINVAL;
+
+	el = mem_zalloc(sizeof(*el), evlog_destructor);
+	if (!el)
+		return ENOMEM;
+
+	el->fd = -1;
+
+	el->mb = mbuf_alloc(FLUSH_SIZE);
+	if (!el->mb) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	if (!strcmp(path, "-")) {
+		el->fd = STDOUT_FILENO;
+	}
+	else {
+		el->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			      0644);
+		if (el->fd < 0) {
+			err = errno;
+			goto out;
+		}
+		el->own_fd = true;
+	}
+
+ out:
+	if (err)
+		mem_deref(el);
+	else
+		*elp = el;
+
+	return err;
+}
+
+
+/**
+ * Write out all buffered lines
+ *
+ * @param el Event log
+ */
+void evlog_flush(struct evlog *el)
+{
+	const uint8_t *p;
+	size_t left;
+
+	if (!el || !el->mb->end)
+		return;
+
+	p = el->mb->buf;
+	left = el->mb->end;
+
+	while (left) {
+		ssize_t n = write(el->fd, p, left);
+
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			DEBUG_WARNING("write: %m (%zu bytes lost)\n", errno,
+				      left);
+			break;
+		}
+
+		p += n;
+		left -= (size_t)n;
+	}
+
+	mbuf_rewind(el->mb);
+}
+
+
+uint64_t evlog_lines(const struct evlog *el)
+{
+	return el ? el->lines : 0;
+}
+
+
+/**
+ * Print a pl as a JSON string (quotes included); invalid UTF-8 becomes
+ * U+FFFD
+ */
+int json_str_print(struct re_printf *pf, const struct pl *pl)
+{
+	const uint8_t *p = (const uint8_t *)(pl ? pl->p : NULL);
+	size_t i, n = pl ? pl->l : 0;
+	int err = pf->vph("\"", 1, pf->arg);
+
+	for (i = 0; p && i < n && !err; ) {
+		uint8_t c = p[i];
+		size_t run = i;
+
+		/* copy a run of safe ASCII at once */
+		while (run < n && p[run] >= 0x20 && p[run] < 0x7f &&
+		       p[run] != '"' && p[run] != '\\')
+			++run;
+
+		if (run > i) {
+			err = pf->vph((const char *)p + i, run - i, pf->arg);
+			i = run;
+			continue;
+		}
+
+		if (c == '"' || c == '\\') {
+			err = re_hprintf(pf, "\\%c", c);
+			++i;
+		}
+		else if (c < 0x20 || c == 0x7f) {
+			err = re_hprintf(pf, "\\u%04x", c);
+			++i;
+		}
+		else {
+			size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 :
+				c >= 0xc0 ? 2 : 0;
+			size_t k;
+
+			for (k = 1; len && k < len; k++) {
+				if (i + k >= n || (p[i + k] & 0xc0) != 0x80)
+					len = 0;
+			}
+
+			if (len && c < 0xf5 && c != 0xc0 && c != 0xc1) {
+				err = pf->vph((const char *)p + i, len,
+					      pf->arg);
+				i += len;
+			}
+			else {
+				err = re_hprintf(pf, "\\ufffd");
+				++i;
+			}
+		}
+	}
+
+	err |= pf->vph("\"", 1, pf->arg);
+
+	return err;
+}
+
+
+static int ts_print(struct re_printf *pf, void *unused)
+{
+	struct timeval tv;
+	struct tm tm;
+	char buf[32];
+	(void)unused;
+
+	(void)gettimeofday(&tv, NULL);
+	(void)gmtime_r(&tv.tv_sec, &tm);
+	(void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+
+	return re_hprintf(pf, "%s.%03ldZ", buf, (long)tv.tv_usec / 1000);
+}
+
+
+static void line_end(struct evlog *el)
+{
+	(void)mbuf_write_str(el->mb, "}\n");
+	++el->lines;
+
+	if (el->mb->end >= FLUSH_SIZE)
+		evlog_flush(el);
+	else if (!tmr_isrunning(&el->tmr))
+		tmr_start(&el->tmr, 0, flush_handler, el);
+}
+
+
+static int str_field(struct mbuf *mb, const char *key, const struct pl *pl)
+{
+	if (!pl_isset(pl))
+		return 0;
+
+	return mbuf_printf(mb, ",\"%s\":%H", key, json_str_print, pl);
+}
+
+
+static int msg_fields(struct mbuf *mb, const struct sip_msg *msg)
+{
+	int err = 0;
+
+	if (msg->req) {
+		err |= mbuf_printf(mb, ",\"kind\":\"request\"");
+		err |= str_field(mb, "method", &msg->met);
+		err |= str_field(mb, "uri", &msg->ruri);
+	}
+	else {
+		err |= mbuf_printf(mb, ",\"kind\":\"response\",\"code\":%u",
+				   msg->scode);
+		err |= str_field(mb, "reason", &msg->reason);
+		err |= str_field(mb, "method", &msg->cseq.met);
+	}
+
+	err |= str_field(mb, "call_id", &msg->callid);
+	if (pl_isset(&msg->cseq.met))
+		err |= mbuf_printf(mb, ",\"cseq\":%u", msg->cseq.num);
+	err |= str_field(mb, "from", &msg->from.val);
+	err |= str_field(mb, "to", &msg->to.val);
+	err |= str_field(mb, "from_tag", &msg->from.tag);
+	err |= str_field(mb, "to_tag", &msg->to.tag);
+	err |= str_field(mb, "branch", &msg->via.branch);
+
+	return err;
+}
+
+
+/**
+ * Log one SIP message sent or received
+ *
+ * @param el  Event log
+ * @param tx  True if sent
+ * @param tp  Transport
+ * @param src Source address
+ * @param dst Destination address
+ * @param pkt The whole message
+ * @param len Its length
+ */
+void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
+	       const struct sa *src, const struct sa *dst,
+	       const uint8_t *pkt, size_t len)
+{
+	struct sip_msg *msg = NULL;
+	struct mbuf mbr;
+	int err = 0;
+
+	if (!el)
+		return;
+
+	mbr.buf = (uint8_t *)pkt;
+	mbr.size = len;
+	mbr.pos = 0;
+	mbr.end = len;
+
+	err |= mbuf_printf(el->mb, "{\"ts\":\"%H\",\"event\":\"sip\","
+			   "\"dir\":\"%s\",\"transport\":\"%s\","
+			   "\"src\":\"%J\",\"dst\":\"%J\",\"len\":%zu",
+			   ts_print, NULL, tx ? "out" : "in",
+			   sip_transp_name(tp), src, dst, len);
+
+	if (!sip_msg_decode(&msg, &mbr))
+		err |= msg_fields(el->mb, msg);
+	else
+		err |= mbuf_printf(el->mb, ",\"kind\":\"undecodable\"");
+
+	mem_deref(msg);
+
+	if (err)
+		DEBUG_WARNING("sip line: %m\n", err);
+
+	line_end(el);
+}
+
+
+/**
+ * Log an event that is not a SIP message
+ *
+ * @param el    Event log
+ * @param event Event name (warning, drop, listen, ...)
+ * @param msg   Request it concerns, or NULL
+ * @param fmt   More JSON members, starting with a comma, or NULL
+ */
+void evlog_event(struct evlog *el, const char *event,
+		 const struct sip_msg *msg, const char *fmt, ...)
+{
+	va_list ap;
+	int err = 0;
+
+	if (!el)
+		return;
+
+	err |= mbuf_printf(el->mb, "{\"ts\":\"%H\",\"event\":\"%s\"",
+			   ts_print, NULL, event);
+
+	if (msg) {
+		err |= str_field(el->mb, "method", &msg->met);
+		err |= str_field(el->mb, "call_id", &msg->callid);
+		err |= mbuf_printf(el->mb, ",\"src\":\"%J\"", &msg->src);
+	}
+
+	if (fmt) {
+		va_start(ap, fmt);
+		err |= mbuf_vprintf(el->mb, fmt, ap);
+		va_end(ap);
+	}
+
+	if (err)
+		DEBUG_WARNING("event line: %m\n", err);
+
+	line_end(el);
+}

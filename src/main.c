@@ -1,0 +1,341 @@
+/**
+ * @file main.c  sipstub: command line, setup, event loop, teardown
+ *
+ * Copyright (C) 2026 The sipstub authors
+ */
+#include <string.h>
+#include <stdlib.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sipstub.h>
+
+
+enum {
+	LISTEN_MAX = 32,
+};
+
+struct listen_spec {
+	enum sip_transp tp;
+	struct sa laddr;
+};
+
+static struct sipstub {
+	struct scenario *scn;
+	struct evlog *el;
+	struct uas *uas;
+	struct listen_spec lsv[LISTEN_MAX];
+	size_t lsc;
+	const char *events;
+	bool trace;
+	bool check;
+} app;
+
+
+static void usage(void)
+{
+	(void)re_fprintf(stderr,
+	"usage: sipstub [OPTIONS] [SCENARIO...]\n"
+	"\n"
+	"A SIP user-agent server that answers from scenario files.\n"
+	"Without a scenario it runs the built-in dial-a-code scenario:\n"
+	"INVITE sip:486@host gets 486, any other user gets a call.\n"
+	"\n"
+	"  -l, --listen PROTO:ADDR:PORT  listen on udp or tcp (repeatable),\n"
+	"                                e.g. udp:127.0.0.1:5060, "
+	"tcp:[::1]:5070;\n"
+	"                                port 0 picks a free port\n"
+	"                                (default: udp and tcp on port 5060,"
+	"\n"
+	"                                all IPv4 and IPv6 addresses)\n"
+	"  -c, --check FILE...           check scenario files and exit\n"
+	"  -e, --events FILE             JSON-lines event log "
+	"('-' for stdout)\n"
+	"  -t, --trace                   print every SIP message to stderr\n"
+	"  -h, --help                    this help\n"
+	"  -V, --version                 print the version\n");
+}
+
+
+static void scn_err_handler(const char *file, size_t line, size_t col,
+			    const char *msg, void *arg)
+{
+	(void)arg;
+
+	(void)re_fprintf(stderr, "%s:%zu:%zu: %s\n", file, line, col, msg);
+}
+
+
+static int listen_parse(const char *spec)
+{
+	struct listen_spec *ls;
+	const char *colon = strchr(spec, ':');
+	struct pl proto;
+
+	if (app.lsc >= LISTEN_MAX) {
+		(void)re_fprintf(stderr, "sipstub: too many --listen\n");
+		return E2BIG;
+	}
+
+	ls = &app.lsv[app.lsc];
+
+	if (!colon)
+		goto bad;
+
+	proto.p = spec;
+	proto.l = colon - spec;
+	if (!pl_strcasecmp(&proto, "udp"))
+		ls->tp = SIP_TRANSP_UDP;
+	else if (!pl_strcasecmp(&proto, "tcp"))
+		ls->tp = SIP_TRANSP_TCP;
+	else
+		goto bad;
+
+	if (sa_decode(&ls->laddr, colon + 1, strlen(colon + 1)))
+		goto bad;
+
+	++app.lsc;
+
+	return 0;
+
+ bad:
+	(void)re_fprintf(stderr, "sipstub: bad --listen '%s' (expected "
+			 "udp:ADDR:PORT or tcp:ADDR:PORT)\n", spec);
+	return EINVAL;
+}
+
+
+static int listen_one(enum sip_transp tp, const struct sa *laddr)
+{
+	int err = uas_listen(app.uas, tp, laddr, NULL);
+
+	if (err) {
+		(void)re_fprintf(stderr, "sipstub: cannot listen on %s %J: "
+				 "%m\n", sip_transp_name(tp), laddr, err);
+	}
+
+	return err;
+}
+
+
+static bool ifaddr_handler(const char *ifname, const struct sa *sa,
+			   void *arg)
+{
+	enum sip_transp tp;
+	struct sa a = *sa;
+	(void)ifname;
+	(void)arg;
+
+	if (sa_af(sa) != AF_INET6 || sa_is_linklocal(sa))
+		return false;
+
+	sa_set_port(&a, SIP_PORT);
+
+	for (tp = SIP_TRANSP_UDP; tp <= SIP_TRANSP_TCP; tp++)
+		(void)listen_one(tp, &a);
+
+	return false;
+}
+
+
+/* Port 5060 on every address. The IPv6 addresses are bound one by one:
+ * a dual-stack [::] socket would clash with 0.0.0.0. */
+static int listen_default(void)
+{
+	enum sip_transp tp;
+	struct sa any;
+	int err = 0;
+
+	(void)sa_set_str(&any, "0.0.0.0", SIP_PORT);
+
+	for (tp = SIP_TRANSP_UDP; tp <= SIP_TRANSP_TCP; tp++)
+		err |= listen_one(tp, &any);
+
+	if (err)
+		return err;
+
+	(void)net_if_apply(ifaddr_handler, NULL);
+
+	return 0;
+}
+
+
+static void signal_handler(int sig)
+{
+	(void)re_fprintf(stderr, "sipstub: %s, stopping\n",
+			 sig == SIGINT ? "SIGINT" : "SIGTERM");
+	re_cancel();
+}
+
+
+static int check_files(int argc, char *argv[])
+{
+	int i, bad = 0;
+
+	if (argc < 1) {
+		(void)re_fprintf(stderr, "sipstub: --check needs files\n");
+		return 2;
+	}
+
+	for (i = 0; i < argc; i++) {
+		struct scenario *scn = NULL;
+		int err;
+
+		err = scenario_alloc(&scn);
+		if (!err)
+			err = scenario_load_file(scn, argv[i],
+						 scn_err_handler, NULL);
+		if (err)
+			++bad;
+		else
+			(void)re_fprintf(stderr, "%s: OK (%u rules)\n",
+					 argv[i], scenario_rule_count(scn));
+
+		mem_deref(scn);
+	}
+
+	return bad ? 1 : 0;
+}
+
+
+static int scenarios_load(int argc, char *argv[])
+{
+	int i, err;
+
+	err = scenario_alloc(&app.scn);
+	if (err)
+		return err;
+
+	for (i = 0; i < argc; i++) {
+		err = scenario_load_file(app.scn, argv[i], scn_err_handler,
+					 NULL);
+		if (err)
+			return err;
+	}
+
+	/* dial-a-code answers whatever the given rules leave */
+	return scenario_load_buf(app.scn, "dial-a-code (built-in)",
+				 dial_a_code_yaml, dial_a_code_yaml_len,
+				 scn_err_handler, NULL);
+}
+
+
+static int run(int argc, char *argv[])
+{
+	size_t i;
+	int err;
+
+	err = scenarios_load(argc, argv);
+	if (err)
+		return err;
+
+	if (app.events) {
+		err = evlog_alloc(&app.el, app.events);
+		if (err) {
+			(void)re_fprintf(stderr, "sipstub: cannot open event "
+					 "log '%s': %m\n", app.events, err);
+			return err;
+		}
+	}
+
+	err = uas_alloc(&app.uas, app.scn, app.el, app.trace);
+	if (err)
+		return err;
+
+	if (app.lsc) {
+		for (i = 0; i < app.lsc && !err; i++)
+			err = listen_one(app.lsv[i].tp, &app.lsv[i].laddr);
+	}
+	else {
+		err = listen_default();
+	}
+
+	if (err)
+		return err;
+
+	evlog_event(app.el, "start", NULL, ",\"version\":\"%s\","
+		    "\"rules\":%u", SIPSTUB_VERSION,
+		    scenario_rule_count(app.scn));
+	evlog_flush(app.el);
+
+	err = re_main(signal_handler);
+
+	(void)re_fprintf(stderr, "%H\n", trace_summary,
+			 uas_trace(app.uas));
+	evlog_event(app.el, "stop", NULL, NULL);
+
+	return err;
+}
+
+
+int main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"listen",  required_argument, NULL, 'l'},
+		{"check",   no_argument,       NULL, 'c'},
+		{"events",  required_argument, NULL, 'e'},
+		{"trace",   no_argument,       NULL, 't'},
+		{"help",    no_argument,       NULL, 'h'},
+		{"version", no_argument,       NULL, 'V'},
+		{NULL, 0, NULL, 0}
+	};
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "l:ce:thV", opts, NULL)) != -1) {
+
+		switch (c) {
+
+		case 'l':
+			if (listen_parse(optarg))
+				return 2;
+			break;
+
+		case 'c':
+			app.check = true;
+			break;
+
+		case 'e':
+			app.events = optarg;
+			break;
+
+		case 't':
+			app.trace = true;
+			break;
+
+		case 'h':
+			usage();
+			return 0;
+
+		case 'V':
+			(void)re_printf("sipstub %s (libre %s)\n",
+					SIPSTUB_VERSION, sys_libre_version_get());
+			return 0;
+
+		default:
+			usage();
+			return 2;
+		}
+	}
+
+	if (app.check)
+		return check_files(argc - optind, argv + optind);
+
+	err = libre_init();
+	if (err) {
+		(void)re_fprintf(stderr, "sipstub: libre_init: %m\n", err);
+		return 1;
+	}
+
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	err = run(argc - optind, argv + optind);
+
+	app.uas = mem_deref(app.uas);
+	app.el  = mem_deref(app.el);
+	app.scn = mem_deref(app.scn);
+
+	libre_close();
+	tmr_debug();
+	mem_debug();
+
+	return err ? 1 : 0;
+}

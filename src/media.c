@@ -1,0 +1,182 @@
+/**
+ * @file media.c  SDP offer/answer and the RTP socket of one call
+ *
+ * Copyright (C) 2026 The sipstub authors
+ */
+#include <sipstub.h>
+
+#define DEBUG_MODULE "media"
+#define DEBUG_LEVEL 5
+#include <re_dbg.h>
+
+
+enum {
+	RTP_PORT_MIN = 10000,
+	RTP_PORT_MAX = 59998,
+	RTP_BIND_TRIES = 32,
+};
+
+struct media {
+	struct sdp_session *sdp;
+	struct sdp_media *sm;
+	struct udp_sock *rtp;
+	uint64_t rx_packets;
+};
+
+
+static void media_destructor(void *arg)
+{
+	struct media *m = arg;
+
+	mem_deref(m->sm);
+	mem_deref(m->sdp);
+	mem_deref(m->rtp);
+}
+
+
+static void rtp_recv_handler(const struct sa *src, struct mbuf *mb,
+			     void *arg)
+{
+	struct media *m = arg;
+	(void)src;
+	(void)mb;
+
+	++m->rx_packets;
+}
+
+
+/* RFC 3550 11: RTP on an even port */
+static int rtp_bind(struct media *m, const struct sa *laddr)
+{
+	struct sa a = *laddr;
+	int i, err = EADDRINUSE;
+
+	for (i = 0; i < RTP_BIND_TRIES && err; i++) {
+		uint16_t span = (RTP_PORT_MAX - RTP_PORT_MIN) / 2;
+		uint16_t port = RTP_PORT_MIN + 2 * (rand_u16() % span);
+
+		sa_set_port(&a, port);
+		err = udp_listen(&m->rtp, &a, rtp_recv_handler, m);
+	}
+
+	return err;
+}
+
+
+/**
+ * Allocate the media of one call: an RTP socket and its SDP
+ *
+ * @param mp    Media, set on success
+ * @param laddr Local IP address for RTP and the SDP c= line
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int media_alloc(struct media **mp, const struct sa *laddr)
+{
+	struct media *m;
+	struct sa rtpa;
+	int err;
+
+	if (!mp || !laddr)
+		return EINVAL;
+
+	m = mem_zalloc(sizeof(*m), media_destructor);
+	if (!m)
+		return ENOMEM;
+
+	err = rtp_bind(m, laddr);
+	if (err)
+		goto out;
+
+	err = udp_local_get(m->rtp, &rtpa);
+	if (err)
+		goto out;
+
+	err = sdp_session_alloc(&m->sdp, laddr);
+	if (err)
+		goto out;
+
+	err = sdp_media_add(&m->sm, m->sdp, "audio", sa_port(&rtpa),
+			    "RTP/AVP");
+	if (err)
+		goto out;
+
+	err |= sdp_format_add(NULL, m->sm, false, "0", "PCMU", 8000, 1,
+			      NULL, NULL, NULL, false, NULL);
+	err |= sdp_format_add(NULL, m->sm, false, "8", "PCMA", 8000, 1,
+			      NULL, NULL, NULL, false, NULL);
+	err |= sdp_format_add(NULL, m->sm, false, "101", "telephone-event",
+			      8000, 1, NULL, NULL, NULL, false, "0-15");
+
+ out:
+	if (err)
+		mem_deref(m);
+	else
+		*mp = m;
+
+	return err;
+}
+
+
+/**
+ * Answer an SDP offer
+ *
+ * @param m     Media
+ * @param offer The offer (a request or ACK body)
+ * @param mbp   The answer, set on success
+ *
+ * @return 0 if success, EBADMSG if the offer is not valid SDP
+ */
+int media_answer(struct media *m, struct mbuf *offer, struct mbuf **mbp)
+{
+	int err;
+
+	if (!m || !offer || !mbp)
+		return EINVAL;
+
+	err = sdp_decode(m->sdp, offer, true);
+	if (err)
+		return EBADMSG;
+
+	return sdp_encode(mbp, m->sdp, false);
+}
+
+
+int media_offer(struct media *m, struct mbuf **mbp)
+{
+	if (!m || !mbp)
+		return EINVAL;
+
+	return sdp_encode(mbp, m->sdp, true);
+}
+
+
+/**
+ * Take the answer to our offer (from the ACK or a PRACK)
+ */
+int media_remote_answer(struct media *m, struct mbuf *answer)
+{
+	if (!m || !answer)
+		return EINVAL;
+
+	return sdp_decode(m->sdp, answer, false) ? EBADMSG : 0;
+}
+
+
+/** True if the peer's SDP has a codec in common with ours */
+bool media_has_common(const struct media *m)
+{
+	return m && sdp_media_rport(m->sm) &&
+		sdp_media_rformat(m->sm, NULL) != NULL;
+}
+
+
+uint16_t media_port(const struct media *m)
+{
+	struct sa a;
+
+	if (!m || udp_local_get(m->rtp, &a))
+		return 0;
+
+	return sa_port(&a);
+}

@@ -1,0 +1,550 @@
+/**
+ * @file reply.c  SIP status-code table and response builder
+ *
+ * Copyright (C) 2026 The sipstub authors
+ */
+#include <string.h>
+#include <sipstub.h>
+
+#define DEBUG_MODULE "reply"
+#define DEBUG_LEVEL 5
+#include <re_dbg.h>
+
+
+/* IANA "Response Codes" registry of the SIP Parameters, plus the
+ * RFC 2543 codes clients still meet (409, 411). */
+static const struct {
+	uint16_t scode;
+	const char *reason;
+} codes[] = {
+	{100, "Trying"},
+	{180, "Ringing"},
+	{181, "Call Is Being Forwarded"},
+	{182, "Queued"},
+	{183, "Session Progress"},
+	{199, "Early Dialog Terminated"},
+	{200, "OK"},
+	{202, "Accepted"},
+	{204, "No Notification"},
+	{300, "Multiple Choices"},
+	{301, "Moved Permanently"},
+	{302, "Moved Temporarily"},
+	{305, "Use Proxy"},
+	{380, "Alternative Service"},
+	{400, "Bad Request"},
+	{401, "Unauthorized"},
+	{402, "Payment Required"},
+	{403, "Forbidden"},
+	{404, "Not Found"},
+	{405, "Method Not Allowed"},
+	{406, "Not Acceptable"},
+	{407, "Proxy Authentication Required"},
+	{408, "Request Timeout"},
+	{409, "Conflict"},
+	{410, "Gone"},
+	{411, "Length Required"},
+	{412, "Conditional Request Failed"},
+	{413, "Request Entity Too Large"},
+	{414, "Request-URI Too Long"},
+	{415, "Unsupported Media Type"},
+	{416, "Unsupported URI Scheme"},
+	{417, "Unknown Resource-Priority"},
+	{420, "Bad Extension"},
+	{421, "Extension Required"},
+	{422, "Session Interval Too Small"},
+	{423, "Interval Too Brief"},
+	{424, "Bad Location Information"},
+	{425, "Bad Alert Message"},
+	{428, "Use Identity Header"},
+	{429, "Provide Referrer Identity"},
+	{430, "Flow Failed"},
+	{433, "Anonymity Disallowed"},
+	{436, "Bad Identity Info"},
+	{437, "Unsupported Credential"},
+	{438, "Invalid Identity Header"},
+	{439, "First Hop Lacks Outbound Support"},
+	{440, "Max-Breadth Exceeded"},
+	{469, "Bad Info Package"},
+	{470, "Consent Needed"},
+	{480, "Temporarily Unavailable"},
+	{481, "Call/Transaction Does Not Exist"},
+	{482, "Loop Detected"},
+	{483, "Too Many Hops"},
+	{484, "Address Incomplete"},
+	{485, "Ambiguous"},
+	{486, "Busy Here"},
+	{487, "Request Terminated"},
+	{488, "Not Acceptable Here"},
+	{489, "Bad Event"},
+	{491, "Request Pending"},
+	{493, "Undecipherable"},
+	{494, "Security Agreement Required"},
+	{500, "Server Internal Error"},
+	{501, "Not Implemented"},
+	{502, "Bad Gateway"},
+	{503, "Service Unavailable"},
+	{504, "Server Time-out"},
+	{505, "Version Not Supported"},
+	{513, "Message Too Large"},
+	{555, "Push Notification Service Not Supported"},
+	{580, "Precondition Failure"},
+	{600, "Busy Everywhere"},
+	{603, "Decline"},
+	{604, "Does Not Exist Anywhere"},
+	{606, "Not Acceptable"},
+	{607, "Unwanted"},
+	{608, "Rejected"},
+};
+
+
+/* RFC 3261 21: an unknown code is treated as x00 of its class */
+static const char *class_reason[] = {
+	NULL, "Provisional", "Success", "Redirection", "Client Error",
+	"Server Error", "Global Failure",
+};
+
+
+static const char *table_lookup(uint16_t scode)
+{
+	size_t lo = 0, hi = ARRAY_SIZE(codes);
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (codes[mid].scode == scode)
+			return codes[mid].reason;
+
+		if (codes[mid].scode < scode)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+
+	return NULL;
+}
+
+
+/**
+ * Reason phrase of a status code: the registered one, else one that
+ * names the class
+ */
+const char *reply_reason(uint16_t scode)
+{
+	const char *reason = table_lookup(scode);
+
+	if (reason)
+		return reason;
+
+	if (scode >= 100 && scode <= 699)
+		return class_reason[scode / 100];
+
+	return "Unknown";
+}
+
+
+bool reply_registered(uint16_t scode)
+{
+	return table_lookup(scode) != NULL;
+}
+
+
+bool reply_known_method(const struct pl *met)
+{
+	static const char *methods[] = {
+		"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
+		"MESSAGE", "INFO", "UPDATE", "NOTIFY", "PUBLISH",
+		"SUBSCRIBE", "PRACK", "REFER",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(methods); i++) {
+		if (!pl_strcmp(met, methods[i]))
+			return true;
+	}
+
+	return false;
+}
+
+
+static bool hdr_overridden(const struct reply *r, const char *name)
+{
+	struct le *le;
+
+	LIST_FOREACH(r->hdrs, le) {
+		const struct hdrval *hv = le->data;
+
+		if (!str_casecmp(hv->name, name))
+			return true;
+	}
+
+	return false;
+}
+
+
+static bool is_invite(const struct sip_msg *msg)
+{
+	return !pl_strcmp(&msg->met, "INVITE");
+}
+
+
+static int contact_print(struct re_printf *pf, const struct reply *r,
+			 const char *user)
+{
+	const struct sip_msg *msg = r->msg;
+	const char *tpp = sip_transp_param(msg->tp);
+
+	return re_hprintf(pf, "<sip:%s@%J%s>", user, r->laddr, tpp);
+}
+
+
+static int unsupported_print(struct re_printf *pf, const struct sip_msg *msg)
+{
+	const struct sip_hdr *hdr = sip_msg_hdr(msg, SIP_HDR_REQUIRE);
+
+	if (!hdr)
+		hdr = sip_msg_hdr(msg, SIP_HDR_PROXY_REQUIRE);
+
+	return re_hprintf(pf, "%r", hdr ? &hdr->val : &pl_null);
+}
+
+
+/* Contacts of a redirect: our own codes, so that following the
+ * redirect leads somewhere useful */
+static int redirect_print(struct re_printf *pf, const struct reply *r)
+{
+	int err = 0;
+
+	switch (r->scode) {
+
+	case 300:
+	case 485:
+		err |= re_hprintf(pf, "Contact: ");
+		err |= contact_print(pf, r, "200");
+		err |= re_hprintf(pf, ";q=1.0, ");
+		err |= contact_print(pf, r, "486");
+		err |= re_hprintf(pf, ";q=0.5, ");
+		err |= contact_print(pf, r, "404");
+		err |= re_hprintf(pf, ";q=0.1\r\n");
+		break;
+
+	case 305:
+		err |= re_hprintf(pf, "Contact: <sip:%J%s;lr>\r\n", r->laddr,
+				  sip_transp_param(r->msg->tp));
+		break;
+
+	default:
+		err |= re_hprintf(pf, "Contact: ");
+		err |= contact_print(pf, r, "200");
+		err |= re_hprintf(pf, "\r\n");
+		break;
+	}
+
+	return err;
+}
+
+
+/* The headers each code needs to be well formed and useful */
+static int defaults_print(struct re_printf *pf, const struct reply *r)
+{
+	const struct sip_msg *msg = r->msg;
+	uint16_t sc = r->scode;
+	int err = 0;
+
+#define DEF(name, ...) \
+	if (!hdr_overridden(r, name)) \
+		err |= re_hprintf(pf, name ": " __VA_ARGS__)
+
+	if ((sc >= 300 && sc < 400) || sc == 485) {
+		if (!hdr_overridden(r, "Contact"))
+			err |= redirect_print(pf, r);
+	}
+	else if (is_invite(msg) && sc > 100 && sc < 300 && r->totag) {
+		/* RFC 3261 12.1.1: dialog-creating responses */
+		if (!hdr_overridden(r, "Contact")) {
+			struct pl user = msg->uri.user;
+
+			err |= re_hprintf(pf, "Contact: <sip:%r@%J%s>\r\n",
+					  pl_isset(&user) ? &user : &pl_null,
+					  r->laddr,
+					  sip_transp_param(msg->tp));
+		}
+	}
+
+	switch (sc) {
+
+	case 199:
+		DEF("Reason", "SIP;cause=480;text=\"Temporarily Unavailable\""
+		    "\r\n");
+		break;
+
+	case 401:
+		DEF("WWW-Authenticate", "Digest realm=\"sipstub\", "
+		    "nonce=\"%016llx\", algorithm=MD5, qop=\"auth\"\r\n",
+		    rand_u64());
+		break;
+
+	case 407:
+		DEF("Proxy-Authenticate", "Digest realm=\"sipstub\", "
+		    "nonce=\"%016llx\", algorithm=MD5, qop=\"auth\"\r\n",
+		    rand_u64());
+		break;
+
+	case 405:
+	case 501:
+		DEF("Allow", "%s\r\n", SIPSTUB_ALLOW);
+		break;
+
+	case 415:
+		DEF("Accept", "application/sdp\r\n");
+		DEF("Accept-Encoding", "identity\r\n");
+		DEF("Accept-Language", "en\r\n");
+		break;
+
+	case 417:
+		DEF("Accept-Resource-Priority", "dsn.routine\r\n");
+		break;
+
+	case 420:
+		DEF("Unsupported", "%H\r\n", unsupported_print, msg);
+		break;
+
+	case 421:
+		DEF("Require", "100rel\r\n");
+		break;
+
+	case 422:
+		DEF("Min-SE", "1800\r\n");
+		break;
+
+	case 423:
+		DEF("Min-Expires", "3600\r\n");
+		break;
+
+	case 469:
+		DEF("Recv-Info", "\r\n");
+		break;
+
+	case 470:
+		DEF("Permission-Missing", "<sip:%r@%J>\r\n",
+		    &msg->uri.user, r->laddr);
+		break;
+
+	case 489:
+		DEF("Allow-Events", "presence, message-summary, refer\r\n");
+		break;
+
+	case 494:
+		DEF("Security-Server", "digest;q=0.1\r\n");
+		DEF("Require", "sec-agree\r\n");
+		break;
+
+	case 480:
+	case 503:
+		DEF("Retry-After", "30\r\n");
+		break;
+
+	default:
+		break;
+	}
+
+	if (sc == 405 || (sc >= 200 && sc < 300 &&
+			  (is_invite(msg) ||
+			   !pl_strcmp(&msg->met, "OPTIONS")))) {
+		if (sc != 405)
+			DEF("Allow", "%s\r\n", SIPSTUB_ALLOW);
+	}
+
+	if (sc >= 200 && sc < 300 && !pl_strcmp(&msg->met, "OPTIONS")) {
+		DEF("Accept", "application/sdp\r\n");
+	}
+
+#undef DEF
+
+	return err;
+}
+
+
+static int scenario_hdrs_print(struct re_printf *pf, const struct reply *r)
+{
+	struct le *le;
+	int err = 0;
+
+	LIST_FOREACH(r->hdrs, le) {
+		const struct hdrval *hv = le->data;
+
+		if (!str_isset(hv->value))
+			continue;
+
+		err |= re_hprintf(pf, "%s: ", hv->name);
+		err |= expand_print(pf, hv->value, r->msg, r->laddr);
+		err |= re_hprintf(pf, "\r\n");
+	}
+
+	return err;
+}
+
+
+/* RFC 3261 18.2.2 and RFC 3581: the top Via gets received and rport */
+static int via_print(struct mbuf *mb, const struct sip_msg *msg,
+		     const struct sip_hdr *hdr, bool *rportp)
+{
+	struct pl rp;
+	int err = 0;
+
+	if (!msg_param_exists(&msg->via.params, "rport", &rp)) {
+		err |= mbuf_write_pl_skip(mb, &hdr->val, &rp);
+		err |= mbuf_printf(mb, ";rport=%u", sa_port(&msg->src));
+		*rportp = true;
+	}
+	else {
+		err |= mbuf_write_pl(mb, &hdr->val);
+	}
+
+	if (*rportp || !sa_cmp(&msg->src, &msg->via.addr, SA_ADDR))
+		err |= mbuf_printf(mb, ";received=%j", &msg->src);
+
+	return err;
+}
+
+
+static int copy_hdrs(struct mbuf *mb, const struct reply *r, bool *rportp)
+{
+	const struct sip_msg *msg = r->msg;
+	bool first_via = true;
+	bool rec_route;
+	struct le *le;
+	int err = 0;
+
+	/* RFC 3261 12.1.1: Record-Route goes into dialog-creating ones */
+	rec_route = is_invite(msg) && r->scode > 100 && r->scode < 300;
+
+	for (le = msg->hdrl.head; le; le = le->next) {
+		const struct sip_hdr *hdr = le->data;
+
+		switch (hdr->id) {
+
+		case SIP_HDR_VIA:
+			err |= mbuf_printf(mb, "%r: ", &hdr->name);
+			if (first_via)
+				err |= via_print(mb, msg, hdr, rportp);
+			else
+				err |= mbuf_write_pl(mb, &hdr->val);
+			err |= mbuf_write_str(mb, "\r\n");
+			first_via = false;
+			break;
+
+		case SIP_HDR_TO:
+			err |= mbuf_printf(mb, "%r: %r", &hdr->name,
+					   &hdr->val);
+			if (!pl_isset(&msg->to.tag) && r->totag)
+				err |= mbuf_printf(mb, ";tag=%016llx",
+						   r->totag);
+			err |= mbuf_write_str(mb, "\r\n");
+			break;
+
+		case SIP_HDR_RECORD_ROUTE:
+			if (!rec_route)
+				break;
+			/*@fallthrough@*/
+
+		case SIP_HDR_FROM:
+		case SIP_HDR_CALL_ID:
+		case SIP_HDR_CSEQ:
+			err |= mbuf_printf(mb, "%r: %r\r\n", &hdr->name,
+					   &hdr->val);
+			break;
+
+		default:
+			break;
+		}
+	}
+
+	return err;
+}
+
+
+/**
+ * Build a response to a request, with the headers its code needs
+ *
+ * @param mbp Response buffer, set on success
+ * @param dst Where to send it (RFC 3261 18.2.2), set on success
+ * @param r   What the response is made of
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r)
+{
+	struct mbuf *mb;
+	bool rport = false;
+	int err = 0;
+
+	if (!mbp || !dst || !r || !r->msg || !r->laddr)
+		return EINVAL;
+
+	mb = mbuf_alloc(512 + r->bodylen);
+	if (!mb)
+		return ENOMEM;
+
+	err |= mbuf_printf(mb, "SIP/2.0 %u %s\r\n", r->scode,
+			   r->reason ? r->reason : reply_reason(r->scode));
+	err |= copy_hdrs(mb, r, &rport);
+
+	if (!hdr_overridden(r, "Server"))
+		err |= mbuf_printf(mb, "Server: sipstub/%s\r\n",
+				   SIPSTUB_VERSION);
+
+	err |= mbuf_printf(mb, "%H", defaults_print, r);
+	err |= mbuf_printf(mb, "%H", scenario_hdrs_print, r);
+
+	if (r->ctype && r->bodylen) {
+		err |= mbuf_printf(mb, "Content-Type: %s\r\n", r->ctype);
+		err |= mbuf_printf(mb, "Content-Length: %zu\r\n\r\n",
+				   r->bodylen);
+		err |= mbuf_write_mem(mb, r->body, r->bodylen);
+	}
+	else {
+		err |= mbuf_write_str(mb, "Content-Length: 0\r\n\r\n");
+	}
+
+	if (err) {
+		mem_deref(mb);
+		return err;
+	}
+
+	mb->pos = 0;
+	sip_reply_addr(dst, r->msg, rport);
+	*mbp = mb;
+
+	return 0;
+}
+
+
+/**
+ * Build a response and send it in the request's server transaction
+ *
+ * @param stp Server transaction (created if NULL), NULL after a final
+ * @param sip SIP stack
+ * @param r   What the response is made of
+ * @param mbp Optional copy of the sent response
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int reply_send(struct sip_strans **stp, struct sip *sip,
+	       const struct reply *r, struct mbuf **mbp)
+{
+	struct mbuf *mb = NULL;
+	struct sa dst;
+	int err;
+
+	err = reply_build(&mb, &dst, r);
+	if (err)
+		return err;
+
+	err = sip_strans_reply(stp, sip, r->msg, &dst, r->scode, mb);
+	if (!err && mbp)
+		*mbp = mem_ref(mb);
+
+	mem_deref(mb);
+
+	return err;
+}

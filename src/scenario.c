@@ -1,0 +1,1553 @@
+/**
+ * @file scenario.c  Scenario files (YAML, libyaml) and rule matching
+ *
+ * A scenario is an ordered list of rules; the first rule that matches a
+ * request answers it with its steps. Files are checked completely at
+ * load time and every error is reported as file:line:col.
+ *
+ * Copyright (C) 2026 The sipstub authors
+ */
+#include <string.h>
+#include <stdlib.h>
+#include <ctype.h>
+#include <regex.h>
+#include <yaml.h>
+#include <sipstub.h>
+
+#define DEBUG_MODULE "scenario"
+#define DEBUG_LEVEL 5
+#include <re_dbg.h>
+
+
+enum {
+	CALLCOUNT_TTL = 300000,   /* ms a per-Call-ID counter is kept */
+	MAX_BODY = 65536,
+	MAX_DIALOG = SIPSTUB_MAX_DIALOGS_EARLY,
+};
+
+enum in_dialog {
+	DLG_ANY = 0,
+	DLG_NO,
+	DLG_YES,
+};
+
+struct scenario {
+	struct list rules;
+};
+
+struct regex {
+	regex_t re;
+	bool compiled;
+};
+
+struct hdrmatch {
+	struct le le;
+	char *name;
+	struct regex *re;
+};
+
+struct callcount {
+	struct le he;
+	struct le le;       /* in rule->lru, oldest first */
+	char *callid;
+	uint32_t count;
+	uint64_t used;
+};
+
+struct rule {
+	struct le le;
+	char *name;
+	char **methods;
+	size_t methodc;
+	char *user;
+	struct regex *user_re;
+	struct list hdrm;
+	enum in_dialog in_dialog;
+	uint32_t nth;
+	bool per_call;
+	uint32_t count;
+	struct hash *counts;
+	struct list lru;
+	struct list steps;
+	bool auto100;
+	bool check199;
+};
+
+struct loader {
+	struct scenario *scn;
+	yaml_document_t *doc;
+	const char *file;
+	char *dir;
+	struct list vars;      /* struct hdrval: name, value */
+	scenario_err_h *errh;
+	void *arg;
+	unsigned nerr;
+};
+
+
+static void scenario_destructor(void *arg)
+{
+	struct scenario *scn = arg;
+
+	list_flush(&scn->rules);
+}
+
+
+static void regex_destructor(void *arg)
+{
+	struct regex *r = arg;
+
+	if (r->compiled)
+		regfree(&r->re);
+}
+
+
+static void hdrval_destructor(void *arg)
+{
+	struct hdrval *hv = arg;
+
+	list_unlink(&hv->le);
+	mem_deref(hv->name);
+	mem_deref(hv->value);
+}
+
+
+static void hdrmatch_destructor(void *arg)
+{
+	struct hdrmatch *hm = arg;
+
+	list_unlink(&hm->le);
+	mem_deref(hm->name);
+	mem_deref(hm->re);
+}
+
+
+static void step_destructor(void *arg)
+{
+	struct step *step = arg;
+
+	list_unlink(&step->le);
+	list_flush(&step->hdrs);
+	mem_deref(step->reason);
+	mem_deref(step->body);
+	mem_deref(step->ctype);
+}
+
+
+static void callcount_destructor(void *arg)
+{
+	struct callcount *cc = arg;
+
+	hash_unlink(&cc->he);
+	list_unlink(&cc->le);
+	mem_deref(cc->callid);
+}
+
+
+static void rule_destructor(void *arg)
+{
+	struct rule *rule = arg;
+	size_t i;
+
+	list_unlink(&rule->le);
+	list_flush(&rule->lru);
+	mem_deref(rule->counts);
+	list_flush(&rule->steps);
+	list_flush(&rule->hdrm);
+	for (i = 0; i < rule->methodc; i++)
+		mem_deref(rule->methods[i]);
+	mem_deref(rule->methods);
+	mem_deref(rule->user);
+	mem_deref(rule->user_re);
+	mem_deref(rule->name);
+}
+
+
+/* --- errors and YAML node helpers --- */
+
+static void node_err(struct loader *ld, const yaml_node_t *node,
+		     const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	++ld->nerr;
+
+	if (ld->errh) {
+		ld->errh(ld->file, node ? node->start_mark.line + 1 : 1,
+			 node ? node->start_mark.column + 1 : 1, msg,
+			 ld->arg);
+	}
+}
+
+
+static yaml_node_t *node_get(struct loader *ld, int id)
+{
+	return yaml_document_get_node(ld->doc, id);
+}
+
+
+static const char *scalar(const yaml_node_t *node)
+{
+	if (!node || node->type != YAML_SCALAR_NODE)
+		return NULL;
+
+	return (const char *)node->data.scalar.value;
+}
+
+
+/* Replace ${var} from the vars: section; run-time names stay */
+static int subst(struct loader *ld, const yaml_node_t *node,
+		 const char *in, char **outp)
+{
+	struct mbuf *mb;
+	const char *p = in;
+	int err = 0;
+
+	mb = mbuf_alloc(strlen(in) + 1);
+	if (!mb)
+		return ENOMEM;
+
+	while (*p) {
+		const char *open = strstr(p, "${"), *close;
+		struct le *le;
+		bool found = false;
+		size_t n;
+
+		if (!open) {
+			err |= mbuf_write_str(mb, p);
+			break;
+		}
+
+		close = strchr(open + 2, '}');
+		if (!close) {
+			node_err(ld, node, "unterminated '${' in '%s'", in);
+			err = EBADMSG;
+			goto out;
+		}
+
+		err |= mbuf_write_mem(mb, (const uint8_t *)p, open - p);
+		n = close - open - 2;
+
+		LIST_FOREACH(&ld->vars, le) {
+			const struct hdrval *var = le->data;
+
+			if (strlen(var->name) == n &&
+			    !memcmp(var->name, open + 2, n)) {
+				err |= mbuf_write_str(mb, var->value);
+				found = true;
+				break;
+			}
+		}
+
+		if (!found) {
+			if (!expand_name_valid(open + 2, n)) {
+				node_err(ld, node, "unknown variable '${%b}'",
+					 open + 2, n);
+				err = EBADMSG;
+				goto out;
+			}
+			err |= mbuf_write_mem(mb, (const uint8_t *)open,
+					      n + 3);
+		}
+
+		p = close + 1;
+	}
+
+	if (err)
+		goto out;
+
+	mb->pos = 0;
+	err = mbuf_strdup(mb, outp, mbuf_get_left(mb));
+
+ out:
+	mem_deref(mb);
+	return err;
+}
+
+
+/* --- scalar parsers --- */
+
+/**
+ * Parse a duration: 500ms, 2s, 1.5s, 1m
+ */
+static int duration_parse(const char *s, uint32_t *msp)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return EINVAL;
+
+	v = strtod(s, &end);
+	if (end == s)
+		return EINVAL;
+
+	if (!strcmp(end, "ms"))
+		;
+	else if (!strcmp(end, "s"))
+		v *= 1000;
+	else if (!strcmp(end, "m"))
+		v *= 60000;
+	else
+		return EINVAL;
+
+	if (v < 0 || v > 86400000.0)
+		return ERANGE;
+
+	*msp = (uint32_t)v;
+
+	return 0;
+}
+
+
+static int uint_parse(const char *s, uint32_t min, uint32_t max,
+		      uint32_t *vp)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return EINVAL;
+
+	v = strtoul(s, &end, 10);
+	if (*end || v < min || v > max)
+		return ERANGE;
+
+	*vp = (uint32_t)v;
+
+	return 0;
+}
+
+
+static int bool_parse(const char *s, bool *vp)
+{
+	if (!s)
+		return EINVAL;
+
+	if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on")) {
+		*vp = true;
+		return 0;
+	}
+
+	if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off")) {
+		*vp = false;
+		return 0;
+	}
+
+	return EINVAL;
+}
+
+
+static bool token_valid(const char *s)
+{
+	const char *p;
+
+	if (!s || !*s)
+		return false;
+
+	/* RFC 3261 25.1 token */
+	for (p = s; *p; p++) {
+		if (!(isalnum((unsigned char)*p) ||
+		      strchr("-.!%*_+`'~", *p)))
+			return false;
+	}
+
+	return true;
+}
+
+
+static bool method_valid(const char *s)
+{
+	const char *p;
+
+	if (!token_valid(s))
+		return false;
+
+	for (p = s; *p; p++) {
+		if (islower((unsigned char)*p))
+			return false;
+	}
+
+	return true;
+}
+
+
+static int regex_compile(struct loader *ld, const yaml_node_t *node,
+			 struct regex **rp)
+{
+	const char *pat = scalar(node);
+	struct regex *r;
+	char msg[128];
+	int rc;
+
+	if (!pat) {
+		node_err(ld, node, "expected a regular expression");
+		return EBADMSG;
+	}
+
+	r = mem_zalloc(sizeof(*r), regex_destructor);
+	if (!r)
+		return ENOMEM;
+
+	rc = regcomp(&r->re, pat, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		(void)regerror(rc, &r->re, msg, sizeof(msg));
+		node_err(ld, node, "bad regex '%s': %s", pat, msg);
+		mem_deref(r);
+		return EBADMSG;
+	}
+
+	r->compiled = true;
+	*rp = r;
+
+	return 0;
+}
+
+
+/* --- steps --- */
+
+static int code_parse(struct loader *ld, const yaml_node_t *node,
+		      uint16_t *scodep)
+{
+	const char *s = scalar(node);
+	uint32_t v;
+
+	if (s && !strcmp(s, "user")) {
+		*scodep = 0;
+		return 0;
+	}
+
+	if (!s || uint_parse(s, 0, 99999, &v)) {
+		node_err(ld, node, "expected a status code (100-699) or "
+			 "'user', got '%s'", s ? s : "(not a scalar)");
+		return EBADMSG;
+	}
+
+	if (v < 100 || v > 699) {
+		node_err(ld, node, "status code %u outside 100-699", v);
+		return EBADMSG;
+	}
+
+	*scodep = (uint16_t)v;
+
+	return 0;
+}
+
+
+static int headers_parse(struct loader *ld, const yaml_node_t *node,
+			 struct list *hdrs)
+{
+	yaml_node_pair_t *pair;
+	int err = 0;
+
+	if (node->type != YAML_MAPPING_NODE) {
+		node_err(ld, node, "'headers' must be a mapping of "
+			 "header name to value");
+		return EBADMSG;
+	}
+
+	for (pair = node->data.mapping.pairs.start;
+	     pair < node->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_get(ld, pair->key);
+		yaml_node_t *v = node_get(ld, pair->value);
+		const char *name = scalar(k), *val = scalar(v);
+		struct hdrval *hv;
+
+		if (!token_valid(name)) {
+			node_err(ld, k, "bad header name '%s'",
+				 name ? name : "");
+			err = EBADMSG;
+			continue;
+		}
+
+		if (!val) {
+			node_err(ld, v, "header '%s' needs a text value",
+				 name);
+			err = EBADMSG;
+			continue;
+		}
+
+		if (strpbrk(val, "\r\n")) {
+			node_err(ld, v, "header '%s' value has a line break",
+				 name);
+			err = EBADMSG;
+			continue;
+		}
+
+		hv = mem_zalloc(sizeof(*hv), hdrval_destructor);
+		if (!hv)
+			return ENOMEM;
+
+		list_append(hdrs, &hv->le, hv);
+
+		err |= str_dup(&hv->name, name);
+		if (subst(ld, v, val, &hv->value))
+			err = EBADMSG;
+	}
+
+	return err;
+}
+
+
+static int body_file_load(struct loader *ld, const yaml_node_t *node,
+			  struct step *step)
+{
+	const char *path = scalar(node);
+	char *full = NULL;
+	FILE *f = NULL;
+	long n;
+	int err = 0;
+
+	if (!path || !*path) {
+		node_err(ld, node, "'body-file' needs a file name");
+		return EBADMSG;
+	}
+
+	if (path[0] == '/' || !ld->dir)
+		err = str_dup(&full, path);
+	else
+		err = re_sdprintf(&full, "%s/%s", ld->dir, path);
+	if (err)
+		return err;
+
+	f = fopen(full, "rb");
+	if (!f) {
+		node_err(ld, node, "cannot read body file '%s': %m", full,
+			 errno);
+		err = EBADMSG;
+		goto out;
+	}
+
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > MAX_BODY ||
+	    fseek(f, 0, SEEK_SET)) {
+		node_err(ld, node, "body file '%s' is not a readable file "
+			 "of at most %u bytes", full, MAX_BODY);
+		err = EBADMSG;
+		goto out;
+	}
+
+	step->body = mem_zalloc(n + 1, NULL);
+	if (!step->body) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	step->bodylen = fread(step->body, 1, n, f);
+	if (step->bodylen != (size_t)n) {
+		node_err(ld, node, "short read on body file '%s'", full);
+		err = EBADMSG;
+	}
+
+ out:
+	if (f)
+		fclose(f);
+	mem_deref(full);
+	return err;
+}
+
+
+static int step_key(struct loader *ld, struct step *step, const char *key,
+		    yaml_node_t *k, yaml_node_t *v)
+{
+	const char *s = scalar(v);
+
+	if (!strcmp(key, "code"))
+		return code_parse(ld, v, &step->scode);
+
+	if (!strcmp(key, "reason")) {
+		if (!s || strpbrk(s, "\r\n")) {
+			node_err(ld, v, "'reason' must be one line of text");
+			return EBADMSG;
+		}
+		return str_dup(&step->reason, s);
+	}
+
+	if (!strcmp(key, "delay") || !strcmp(key, "hangup")) {
+		uint32_t *msp = key[0] == 'd' ? &step->delay : &step->hangup;
+
+		if (duration_parse(s, msp)) {
+			node_err(ld, v, "bad %s '%s': use e.g. 500ms, 2s, "
+				 "1.5s or 1m", key, s ? s : "");
+			return EBADMSG;
+		}
+		return 0;
+	}
+
+	if (!strcmp(key, "dialog")) {
+		if (uint_parse(s, 1, MAX_DIALOG, &step->dialog)) {
+			node_err(ld, v, "'dialog' must be 1..%u",
+				 MAX_DIALOG);
+			return EBADMSG;
+		}
+		return 0;
+	}
+
+	if (!strcmp(key, "headers"))
+		return headers_parse(ld, v, &step->hdrs);
+
+	if (!strcmp(key, "body")) {
+		if (!s) {
+			node_err(ld, v, "'body' must be text");
+			return EBADMSG;
+		}
+		if (subst(ld, v, s, &step->body))
+			return EBADMSG;
+		step->bodylen = str_len(step->body);
+		return 0;
+	}
+
+	if (!strcmp(key, "body-file"))
+		return body_file_load(ld, v, step);
+
+	if (!strcmp(key, "content-type")) {
+		if (!s || !strchr(s, '/') || strpbrk(s, "\r\n")) {
+			node_err(ld, v, "'content-type' must be a media type "
+				 "such as text/plain");
+			return EBADMSG;
+		}
+		return str_dup(&step->ctype, s);
+	}
+
+	if (!strcmp(key, "sdp")) {
+		bool on;
+
+		if (s && !strcmp(s, "auto"))
+			step->sdp = SDP_AUTO;
+		else if (!bool_parse(s, &on))
+			step->sdp = on ? SDP_ALWAYS : SDP_NONE;
+		else {
+			node_err(ld, v, "'sdp' must be auto, true or false");
+			return EBADMSG;
+		}
+		return 0;
+	}
+
+	node_err(ld, k, "unknown step key '%s' (expected code, reason, "
+		 "delay, headers, body, body-file, content-type, sdp, "
+		 "hangup, dialog)", key);
+
+	return EBADMSG;
+}
+
+
+static int step_parse(struct loader *ld, yaml_node_t *node,
+		      struct list *steps)
+{
+	struct step *step;
+	bool has_code = false;
+	int err = 0;
+
+	step = mem_zalloc(sizeof(*step), step_destructor);
+	if (!step)
+		return ENOMEM;
+
+	step->dialog = 1;
+	list_append(steps, &step->le, step);
+
+	if (node->type == YAML_SCALAR_NODE)
+		return code_parse(ld, node, &step->scode);
+
+	if (node->type != YAML_MAPPING_NODE) {
+		node_err(ld, node, "a step is a status code or a mapping "
+			 "with 'code'");
+		return EBADMSG;
+	}
+
+	for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
+	     pair < node->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_get(ld, pair->key);
+		yaml_node_t *v = node_get(ld, pair->value);
+		const char *key = scalar(k);
+		int e;
+
+		if (!key) {
+			node_err(ld, k, "step keys must be text");
+			err = EBADMSG;
+			continue;
+		}
+
+		if (!strcmp(key, "code"))
+			has_code = true;
+
+		e = step_key(ld, step, key, k, v);
+		if (e == ENOMEM)
+			return e;
+		if (e)
+			err = EBADMSG;
+	}
+
+	if (!has_code) {
+		node_err(ld, node, "step has no 'code'");
+		err = EBADMSG;
+	}
+
+	if (step->body && !step->ctype) {
+		err |= str_dup(&step->ctype,
+			       strncmp(step->body, "v=0", 3) ?
+			       "text/plain" : "application/sdp");
+	}
+
+	return err;
+}
+
+
+/* RFC 3261: provisionals come before the one final response */
+static int steps_check(struct loader *ld, yaml_node_t *node,
+		       const struct list *steps)
+{
+	bool final = false;
+	struct le *le;
+
+	LIST_FOREACH(steps, le) {
+		const struct step *step = le->data;
+
+		if (final) {
+			node_err(ld, node, step->scode && step->scode < 200 ?
+				 "a 1xx after a final response" :
+				 "more than one final response");
+			return EBADMSG;
+		}
+
+		if (step->scode >= 200)
+			final = true;
+
+		if (step->hangup && !(step->scode >= 200 &&
+				      step->scode < 300)) {
+			node_err(ld, node, "'hangup' only goes with a 2xx");
+			return EBADMSG;
+		}
+	}
+
+	return 0;
+}
+
+
+static int reply_parse(struct loader *ld, yaml_node_t *node,
+		       struct list *steps)
+{
+	int err = 0;
+
+	if (node->type == YAML_SEQUENCE_NODE) {
+		yaml_node_item_t *it;
+
+		if (node->data.sequence.items.start ==
+		    node->data.sequence.items.top) {
+			node_err(ld, node, "empty reply list");
+			return EBADMSG;
+		}
+
+		for (it = node->data.sequence.items.start;
+		     it < node->data.sequence.items.top; it++) {
+			int e = step_parse(ld, node_get(ld, *it), steps);
+
+			if (e == ENOMEM)
+				return e;
+			if (e)
+				err = EBADMSG;
+		}
+	}
+	else {
+		err = step_parse(ld, node, steps);
+	}
+
+	if (err)
+		return err;
+
+	return steps_check(ld, node, steps);
+}
+
+
+/* --- rules --- */
+
+static int rule_new(struct loader *ld, const yaml_node_t *node,
+		    struct rule **rulep)
+{
+	struct rule *rule;
+	int err;
+
+	rule = mem_zalloc(sizeof(*rule), rule_destructor);
+	if (!rule)
+		return ENOMEM;
+
+	rule->auto100 = true;
+	rule->check199 = true;
+
+	err = re_sdprintf(&rule->name, "%s:%zu", ld->file,
+			  node->start_mark.line + 1);
+	if (err) {
+		mem_deref(rule);
+		return err;
+	}
+
+	list_append(&ld->scn->rules, &rule->le, rule);
+	*rulep = rule;
+
+	return 0;
+}
+
+
+static int methods_parse(struct loader *ld, yaml_node_t *node,
+			 struct rule *rule)
+{
+	yaml_node_item_t *it = NULL, *end = NULL;
+	int err = 0;
+	size_t n = 1;
+
+	if (node->type == YAML_SEQUENCE_NODE) {
+		it = node->data.sequence.items.start;
+		end = node->data.sequence.items.top;
+		n = end - it;
+	}
+
+	rule->methods = mem_zalloc(n * sizeof(char *), NULL);
+	if (!rule->methods)
+		return ENOMEM;
+
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *m = it ? node_get(ld, it[i]) : node;
+		const char *s = scalar(m);
+
+		if (!method_valid(s)) {
+			node_err(ld, m, "bad method '%s' (upper-case SIP "
+				 "token expected)", s ? s : "");
+			err = EBADMSG;
+			continue;
+		}
+
+		err |= str_dup(&rule->methods[rule->methodc++], s);
+	}
+
+	return err;
+}
+
+
+static int match_key(struct loader *ld, struct rule *rule, const char *key,
+		     yaml_node_t *k, yaml_node_t *v)
+{
+	const char *s = scalar(v);
+	bool b;
+
+	if (!strcmp(key, "method"))
+		return methods_parse(ld, v, rule);
+
+	if (!strcmp(key, "user")) {
+		if (!s) {
+			node_err(ld, v, "'user' must be text");
+			return EBADMSG;
+		}
+		return str_dup(&rule->user, s);
+	}
+
+	if (!strcmp(key, "user-regex"))
+		return regex_compile(ld, v, &rule->user_re);
+
+	if (!strcmp(key, "headers")) {
+		yaml_node_pair_t *pair;
+		int err = 0;
+
+		if (v->type != YAML_MAPPING_NODE) {
+			node_err(ld, v, "'headers' must map header names "
+				 "to regular expressions");
+			return EBADMSG;
+		}
+
+		for (pair = v->data.mapping.pairs.start;
+		     pair < v->data.mapping.pairs.top; pair++) {
+			yaml_node_t *hk = node_get(ld, pair->key);
+			struct hdrmatch *hm;
+
+			if (!token_valid(scalar(hk))) {
+				node_err(ld, hk, "bad header name");
+				err = EBADMSG;
+				continue;
+			}
+
+			hm = mem_zalloc(sizeof(*hm), hdrmatch_destructor);
+			if (!hm)
+				return ENOMEM;
+
+			list_append(&rule->hdrm, &hm->le, hm);
+			err |= str_dup(&hm->name, scalar(hk));
+			if (regex_compile(ld, node_get(ld, pair->value),
+					  &hm->re))
+				err = EBADMSG;
+		}
+
+		return err;
+	}
+
+	if (!strcmp(key, "nth")) {
+		if (uint_parse(s, 1, UINT32_MAX, &rule->nth)) {
+			node_err(ld, v, "'nth' must be a number from 1");
+			return EBADMSG;
+		}
+		return 0;
+	}
+
+	if (!strcmp(key, "per")) {
+		if (s && !strcmp(s, "call"))
+			rule->per_call = true;
+		else if (s && !strcmp(s, "global"))
+			rule->per_call = false;
+		else {
+			node_err(ld, v, "'per' must be 'call' or 'global'");
+			return EBADMSG;
+		}
+		return 0;
+	}
+
+	if (!strcmp(key, "in-dialog")) {
+		if (bool_parse(s, &b)) {
+			node_err(ld, v, "'in-dialog' must be true or false");
+			return EBADMSG;
+		}
+		rule->in_dialog = b ? DLG_YES : DLG_NO;
+		return 0;
+	}
+
+	node_err(ld, k, "unknown match key '%s' (expected method, user, "
+		 "user-regex, headers, nth, per, in-dialog)", key);
+
+	return EBADMSG;
+}
+
+
+static int mapping_apply(struct loader *ld, yaml_node_t *node,
+			 const char *what,
+			 int (*h)(struct loader *ld, void *obj,
+				  const char *key, yaml_node_t *k,
+				  yaml_node_t *v),
+			 void *obj)
+{
+	yaml_node_pair_t *pair;
+	int err = 0;
+
+	if (node->type != YAML_MAPPING_NODE) {
+		node_err(ld, node, "%s must be a mapping", what);
+		return EBADMSG;
+	}
+
+	for (pair = node->data.mapping.pairs.start;
+	     pair < node->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_get(ld, pair->key);
+		yaml_node_t *v = node_get(ld, pair->value);
+		const char *key = scalar(k);
+		int e;
+
+		for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+		     key && p < pair; p++) {
+			const char *prev = scalar(node_get(ld, p->key));
+
+			if (prev && !strcmp(prev, key)) {
+				node_err(ld, k, "duplicate key '%s'", key);
+				err = EBADMSG;
+			}
+		}
+
+		if (!key) {
+			node_err(ld, k, "keys in %s must be text", what);
+			err = EBADMSG;
+			continue;
+		}
+
+		e = h(ld, obj, key, k, v);
+		if (e == ENOMEM)
+			return e;
+		if (e)
+			err = EBADMSG;
+	}
+
+	return err;
+}
+
+
+static int match_h(struct loader *ld, void *obj, const char *key,
+		   yaml_node_t *k, yaml_node_t *v)
+{
+	return match_key(ld, obj, key, k, v);
+}
+
+
+static int rule_h(struct loader *ld, void *obj, const char *key,
+		  yaml_node_t *k, yaml_node_t *v)
+{
+	struct rule *rule = obj;
+	const char *s = scalar(v);
+
+	if (!strcmp(key, "match"))
+		return mapping_apply(ld, v, "'match'", match_h, rule);
+
+	if (!strcmp(key, "reply"))
+		return reply_parse(ld, v, &rule->steps);
+
+	if (!strcmp(key, "name")) {
+		if (!s) {
+			node_err(ld, v, "'name' must be text");
+			return EBADMSG;
+		}
+		mem_deref(rule->name);
+		return str_dup(&rule->name, s);
+	}
+
+	if (!strcmp(key, "auto-100") || !strcmp(key, "check-199")) {
+		bool *bp = key[0] == 'a' ? &rule->auto100 : &rule->check199;
+
+		if (bool_parse(s, bp)) {
+			node_err(ld, v, "'%s' must be true or false", key);
+			return EBADMSG;
+		}
+		return 0;
+	}
+
+	node_err(ld, k, "unknown rule key '%s' (expected name, match, "
+		 "reply, auto-100, check-199)", key);
+
+	return EBADMSG;
+}
+
+
+static int rule_parse(struct loader *ld, yaml_node_t *node)
+{
+	struct rule *rule;
+	int err;
+
+	err = rule_new(ld, node, &rule);
+	if (err)
+		return err;
+
+	err = mapping_apply(ld, node, "a rule", rule_h, rule);
+	if (err)
+		return err;
+
+	if (list_isempty(&rule->steps)) {
+		node_err(ld, node, "rule has no 'reply'");
+		return EBADMSG;
+	}
+
+	if (rule->per_call) {
+		err = hash_alloc(&rule->counts, 256);
+		if (err)
+			return err;
+	}
+
+	return 0;
+}
+
+
+/* Simple form: METHOD: code | [codes] */
+static int simple_rule_parse(struct loader *ld, yaml_node_t *k,
+			     yaml_node_t *v, const char *method)
+{
+	struct rule *rule;
+	int err;
+
+	if (!method_valid(method)) {
+		node_err(ld, k, "unknown key '%s' (expected vars, rules or "
+			 "an upper-case method name)", method);
+		return EBADMSG;
+	}
+
+	err = rule_new(ld, k, &rule);
+	if (err)
+		return err;
+
+	err = methods_parse(ld, k, rule);
+	if (err)
+		return err;
+
+	/* an initial INVITE; re-INVITEs keep the dialog going */
+	if (!strcmp(method, "INVITE"))
+		rule->in_dialog = DLG_NO;
+
+	return reply_parse(ld, v, &rule->steps);
+}
+
+
+static int vars_parse(struct loader *ld, yaml_node_t *node)
+{
+	yaml_node_pair_t *pair;
+	int err = 0;
+
+	if (node->type != YAML_MAPPING_NODE) {
+		node_err(ld, node, "'vars' must be a mapping");
+		return EBADMSG;
+	}
+
+	for (pair = node->data.mapping.pairs.start;
+	     pair < node->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_get(ld, pair->key);
+		yaml_node_t *v = node_get(ld, pair->value);
+		const char *name = scalar(k), *val = scalar(v);
+		struct hdrval *var;
+
+		if (!token_valid(name) || !val) {
+			node_err(ld, k, "a variable is a name and a text "
+				 "value");
+			err = EBADMSG;
+			continue;
+		}
+
+		if (expand_name_valid(name, strlen(name))) {
+			node_err(ld, k, "'%s' is a built-in name", name);
+			err = EBADMSG;
+			continue;
+		}
+
+		var = mem_zalloc(sizeof(*var), hdrval_destructor);
+		if (!var)
+			return ENOMEM;
+
+		list_append(&ld->vars, &var->le, var);
+		err |= str_dup(&var->name, name);
+		if (subst(ld, v, val, &var->value))
+			err = EBADMSG;
+	}
+
+	return err;
+}
+
+
+static int doc_parse(struct loader *ld)
+{
+	yaml_node_t *root = yaml_document_get_root_node(ld->doc);
+	yaml_node_pair_t *pair;
+	yaml_node_t *rules = NULL;
+	int err = 0;
+
+	if (!root)
+		return 0;   /* empty file: only the built-in rules */
+
+	if (root->type != YAML_MAPPING_NODE) {
+		node_err(ld, root, "a scenario is a mapping (METHOD: codes, "
+			 "or vars: and rules:)");
+		return EBADMSG;
+	}
+
+	/* vars first, wherever they stand */
+	for (pair = root->data.mapping.pairs.start;
+	     pair < root->data.mapping.pairs.top; pair++) {
+		const char *key = scalar(node_get(ld, pair->key));
+
+		if (key && !strcmp(key, "vars"))
+			err |= vars_parse(ld, node_get(ld, pair->value));
+	}
+
+	for (pair = root->data.mapping.pairs.start;
+	     pair < root->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_get(ld, pair->key);
+		yaml_node_t *v = node_get(ld, pair->value);
+		const char *key = scalar(k);
+		int e = 0;
+
+		if (!key) {
+			node_err(ld, k, "top-level keys must be text");
+			err = EBADMSG;
+			continue;
+		}
+
+		if (!strcmp(key, "vars"))
+			continue;
+
+		if (!strcmp(key, "rules")) {
+			if (rules) {
+				node_err(ld, k, "duplicate key 'rules'");
+				err = EBADMSG;
+				continue;
+			}
+			rules = v;
+			if (v->type != YAML_SEQUENCE_NODE) {
+				node_err(ld, v, "'rules' must be a list");
+				err = EBADMSG;
+				continue;
+			}
+
+			for (yaml_node_item_t *it =
+				     v->data.sequence.items.start;
+			     it < v->data.sequence.items.top; it++) {
+				e = rule_parse(ld, node_get(ld, *it));
+				if (e == ENOMEM)
+					return e;
+				if (e)
+					err = EBADMSG;
+			}
+			continue;
+		}
+
+		e = simple_rule_parse(ld, k, v, key);
+		if (e == ENOMEM)
+			return e;
+		if (e)
+			err = EBADMSG;
+	}
+
+	return err;
+}
+
+
+static void loader_reset(struct loader *ld)
+{
+	list_flush(&ld->vars);
+	ld->dir = mem_deref(ld->dir);
+}
+
+
+/**
+ * Allocate an empty scenario
+ *
+ * @param scnp Scenario, set on success
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int scenario_alloc(struct scenario **scnp)
+{
+	struct scenario *scn;
+
+	if (!scnp)
+		return EINVAL;
+
+	scn = mem_zalloc(sizeof(*scn), scenario_destructor);
+	if (!scn)
+		return ENOMEM;
+
+	*scnp = scn;
+
+	return 0;
+}
+
+
+/**
+ * Load scenario rules from a buffer and append them to the scenario
+ *
+ * @param scn  Scenario
+ * @param name File name for error messages (and relative body files)
+ * @param buf  YAML text
+ * @param len  Length of buf
+ * @param errh Called for every error found
+ * @param arg  Handler argument
+ *
+ * @return 0 if valid, EBADMSG if any error was reported, else errorcode
+ */
+int scenario_load_buf(struct scenario *scn, const char *name,
+		      const char *buf, size_t len,
+		      scenario_err_h *errh, void *arg)
+{
+	struct loader ld;
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct le *tail;
+	const char *slash;
+	int err = 0;
+
+	if (!scn || !name || (!buf && len))
+		return EINVAL;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.scn  = scn;
+	ld.file = name;
+	ld.errh = errh;
+	ld.arg  = arg;
+	ld.doc  = &doc;
+
+	slash = strrchr(name, '/');
+	if (slash)
+		(void)re_sdprintf(&ld.dir, "%b", name, (size_t)(slash - name));
+
+	tail = scn->rules.tail;
+
+	if (!yaml_parser_initialize(&parser)) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf,
+				     len);
+
+	if (!yaml_parser_load(&parser, &doc)) {
+		char msg[256];
+
+		(void)re_snprintf(msg, sizeof(msg), "YAML: %s%s%s",
+				  parser.problem ? parser.problem : "error",
+				  parser.context ? " " : "",
+				  parser.context ? parser.context : "");
+		++ld.nerr;
+		if (errh)
+			errh(name, parser.problem_mark.line + 1,
+			     parser.problem_mark.column + 1, msg, arg);
+		yaml_parser_delete(&parser);
+		err = EBADMSG;
+		goto out;
+	}
+
+	err = doc_parse(&ld);
+	if (!err && ld.nerr)
+		err = EBADMSG;
+
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+
+ out:
+	if (err) {
+		/* drop the rules of this file, keep what came before */
+		while (scn->rules.tail != tail)
+			mem_deref(scn->rules.tail->data);
+	}
+
+	loader_reset(&ld);
+
+	return err;
+}
+
+
+/**
+ * Load a scenario file and append its rules
+ *
+ * @param scn  Scenario
+ * @param path File path
+ * @param errh Called for every error found
+ * @param arg  Handler argument
+ *
+ * @return 0 if valid, otherwise errorcode
+ */
+int scenario_load_file(struct scenario *scn, const char *path,
+		       scenario_err_h *errh, void *arg)
+{
+	struct mbuf *mb;
+	uint8_t buf[4096];
+	FILE *f;
+	size_t n;
+	int err = 0;
+
+	if (!scn || !path)
+		return EINVAL;
+
+	f = fopen(path, "rb");
+	if (!f) {
+		char msg[128];
+
+		(void)re_snprintf(msg, sizeof(msg), "cannot open: %m", errno);
+		if (errh)
+			errh(path, 1, 1, msg, arg);
+		return ENOENT;
+	}
+
+	mb = mbuf_alloc(sizeof(buf));
+	if (!mb) {
+		fclose(f);
+		return ENOMEM;
+	}
+
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && !err) {
+		err = mbuf_write_mem(mb, buf, n);
+		if (mb->end > 4 * 1024 * 1024) {
+			if (errh)
+				errh(path, 1, 1, "file larger than 4 MiB",
+				     arg);
+			err = EFBIG;
+		}
+	}
+
+	if (!err && ferror(f)) {
+		if (errh)
+			errh(path, 1, 1, "read error", arg);
+		err = EIO;
+	}
+
+	fclose(f);
+
+	if (!err)
+		err = scenario_load_buf(scn, path, (char *)mb->buf, mb->end,
+					errh, arg);
+
+	mem_deref(mb);
+
+	return err;
+}
+
+
+uint32_t scenario_rule_count(const struct scenario *scn)
+{
+	return scn ? list_count(&scn->rules) : 0;
+}
+
+
+/* --- matching --- */
+
+static bool regex_match_pl(const struct regex *r, const struct pl *pl)
+{
+	char buf[256];
+	char *dyn = NULL;
+	bool match;
+
+	if (pl->l < sizeof(buf)) {
+		memcpy(buf, pl->p, pl->l);
+		buf[pl->l] = '\0';
+		return 0 == regexec(&r->re, buf, 0, NULL, 0);
+	}
+
+	if (pl_strdup(&dyn, pl))
+		return false;
+
+	match = 0 == regexec(&r->re, dyn, 0, NULL, 0);
+	mem_deref(dyn);
+
+	return match;
+}
+
+
+static bool hdr_regex_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
+			void *arg)
+{
+	(void)msg;
+
+	return regex_match_pl(arg, &hdr->val);
+}
+
+
+static bool criteria_match(const struct rule *rule, const struct sip_msg *msg)
+{
+	struct le *le;
+
+	if (rule->methodc) {
+		size_t i;
+
+		for (i = 0; i < rule->methodc; i++) {
+			if (!pl_strcmp(&msg->met, rule->methods[i]))
+				break;
+		}
+
+		if (i == rule->methodc)
+			return false;
+	}
+
+	if (rule->in_dialog != DLG_ANY &&
+	    pl_isset(&msg->to.tag) != (rule->in_dialog == DLG_YES))
+		return false;
+
+	if (rule->user && pl_strcmp(&msg->uri.user, rule->user))
+		return false;
+
+	if (rule->user_re && !regex_match_pl(rule->user_re, &msg->uri.user))
+		return false;
+
+	LIST_FOREACH(&rule->hdrm, le) {
+		const struct hdrmatch *hm = le->data;
+
+		if (!sip_msg_xhdr_apply(msg, true, hm->name, hdr_regex_h,
+					hm->re))
+			return false;
+	}
+
+	return true;
+}
+
+
+static bool callcount_cmp(struct le *le, void *arg)
+{
+	const struct callcount *cc = le->data;
+
+	return 0 == pl_strcmp(arg, cc->callid);
+}
+
+
+static uint32_t callcount_next(struct rule *rule, const struct sip_msg *msg)
+{
+	uint64_t now = tmr_jiffies();
+	struct callcount *cc;
+
+	/* forget Call-IDs not seen for a while, oldest first */
+	while (rule->lru.head) {
+		cc = rule->lru.head->data;
+		if (now - cc->used < CALLCOUNT_TTL)
+			break;
+		mem_deref(cc);
+	}
+
+	cc = list_ledata(hash_lookup(rule->counts,
+				     hash_joaat_pl(&msg->callid),
+				     callcount_cmp, (void *)&msg->callid));
+	if (!cc) {
+		cc = mem_zalloc(sizeof(*cc), callcount_destructor);
+		if (!cc || pl_strdup(&cc->callid, &msg->callid)) {
+			mem_deref(cc);
+			return 0;
+		}
+
+		hash_append(rule->counts, hash_joaat_pl(&msg->callid),
+			    &cc->he, cc);
+	}
+	else {
+		list_unlink(&cc->le);
+	}
+
+	list_append(&rule->lru, &cc->le, cc);
+	cc->used = now;
+
+	return ++cc->count;
+}
+
+
+/**
+ * Find the first rule that matches a request
+ *
+ * Counts the request for every rule with an 'nth' whose other criteria
+ * match, up to the rule that answers it.
+ *
+ * @param scn Scenario
+ * @param msg Request
+ *
+ * @return The rule, or NULL if none matches
+ */
+const struct rule *scenario_match(struct scenario *scn,
+				  const struct sip_msg *msg)
+{
+	struct le *le;
+
+	if (!scn || !msg)
+		return NULL;
+
+	LIST_FOREACH(&scn->rules, le) {
+		struct rule *rule = le->data;
+		uint32_t n;
+
+		if (!criteria_match(rule, msg))
+			continue;
+
+		if (!rule->nth)
+			return rule;
+
+		n = rule->per_call ? callcount_next(rule, msg) : ++rule->count;
+		if (n == rule->nth)
+			return rule;
+	}
+
+	return NULL;
+}
+
+
+const char *rule_name(const struct rule *rule)
+{
+	return rule ? rule->name : NULL;
+}
+
+
+const struct list *rule_steps(const struct rule *rule)
+{
+	return rule ? &rule->steps : NULL;
+}
+
+
+bool rule_auto100(const struct rule *rule)
+{
+	return rule && rule->auto100;
+}
+
+
+bool rule_check199(const struct rule *rule)
+{
+	return rule && rule->check199;
+}

@@ -1,0 +1,170 @@
+/**
+ * @file trace.c  SIP message tap: --trace output, event log, statistics
+ *
+ * libre calls the trace handler for every message the stack sends or
+ * receives, retransmissions included.
+ *
+ * Copyright (C) 2026 The sipstub authors
+ */
+#include <string.h>
+#include <sipstub.h>
+
+
+enum {
+	METHODS_MAX = 32,
+};
+
+struct metcount {
+	char name[16];
+	uint32_t n;
+};
+
+struct trace {
+	struct evlog *el;
+	bool print;
+	struct metcount met[METHODS_MAX];   /* requests received */
+	uint32_t metc;
+	uint32_t met_other;
+	uint32_t scode[700];                /* responses sent */
+};
+
+
+static void trace_destructor(void *arg)
+{
+	struct trace *tr = arg;
+
+	mem_deref(tr->el);
+}
+
+
+/**
+ * Allocate a trace
+ *
+ * @param trp   Trace, set on success
+ * @param el    Event log, or NULL
+ * @param print True to print every message to stderr
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int trace_alloc(struct trace **trp, struct evlog *el, bool print)
+{
+	struct trace *tr;
+
+	if (!trp)
+		return EINVAL;
+
+	tr = mem_zalloc(sizeof(*tr), trace_destructor);
+	if (!tr)
+		return ENOMEM;
+
+	tr->el = mem_ref(el);
+	tr->print = print;
+	*trp = tr;
+
+	return 0;
+}
+
+
+static void count_request(struct trace *tr, const struct pl *met)
+{
+	uint32_t i;
+
+	for (i = 0; i < tr->metc; i++) {
+		if (!pl_strcmp(met, tr->met[i].name)) {
+			++tr->met[i].n;
+			return;
+		}
+	}
+
+	if (tr->metc < METHODS_MAX && met->l < sizeof(tr->met[0].name)) {
+		(void)pl_strcpy(met, tr->met[tr->metc].name,
+				sizeof(tr->met[0].name));
+		tr->met[tr->metc++].n = 1;
+	}
+	else {
+		++tr->met_other;
+	}
+}
+
+
+static void count(struct trace *tr, bool tx, const uint8_t *pkt, size_t len)
+{
+	struct pl a, b;
+
+	if (re_regex((const char *)pkt, MIN(len, 64), "^[^ ]+ [^ ]+",
+		     &a, &b))
+		return;
+
+	if (!tx && pl_strcmp(&a, "SIP/2.0")) {
+		count_request(tr, &a);
+	}
+	else if (tx && !pl_strcmp(&a, "SIP/2.0")) {
+		uint32_t sc = pl_u32(&b);
+
+		if (sc < ARRAY_SIZE(tr->scode))
+			++tr->scode[sc];
+	}
+}
+
+
+/**
+ * Handle one message sent or received by the SIP stack
+ */
+void trace_msg(struct trace *tr, bool tx, enum sip_transp tp,
+	       const struct sa *src, const struct sa *dst,
+	       const uint8_t *pkt, size_t len)
+{
+	if (!tr)
+		return;
+
+	count(tr, tx, pkt, len);
+
+	if (tr->print) {
+		(void)re_fprintf(stderr, "---- %s %s %J -> %J (%zu bytes)\n"
+				 "%b\n", tx ? "out" : "in",
+				 sip_transp_name(tp), src, dst, len,
+				 pkt, len);
+	}
+
+	evlog_sip(tr->el, tx, tp, src, dst, pkt, len);
+}
+
+
+/**
+ * Print the one-line summary: requests by method, responses by code
+ */
+int trace_summary(struct re_printf *pf, const struct trace *tr)
+{
+	uint32_t i, nreq = 0, nresp = 0;
+	int err = 0;
+
+	if (!tr)
+		return 0;
+
+	for (i = 0; i < tr->metc; i++)
+		nreq += tr->met[i].n;
+	nreq += tr->met_other;
+
+	for (i = 0; i < ARRAY_SIZE(tr->scode); i++)
+		nresp += tr->scode[i];
+
+	err |= re_hprintf(pf, "sipstub: %u requests received (", nreq);
+	for (i = 0; i < tr->metc; i++) {
+		err |= re_hprintf(pf, "%s%s %u", i ? ", " : "",
+				  tr->met[i].name, tr->met[i].n);
+	}
+	if (tr->met_other)
+		err |= re_hprintf(pf, "%sother %u", tr->metc ? ", " : "",
+				  tr->met_other);
+
+	err |= re_hprintf(pf, "), %u responses sent (", nresp);
+	for (i = 0, nresp = 0; i < ARRAY_SIZE(tr->scode); i++) {
+		if (!tr->scode[i])
+			continue;
+		err |= re_hprintf(pf, "%s%u %u", nresp++ ? ", " : "", i,
+				  tr->scode[i]);
+	}
+	err |= re_hprintf(pf, ")");
+
+	return err;
+}

@@ -1,0 +1,420 @@
+/**
+ * @file uas.c  SIP stack, transports and request dispatch
+ *
+ * libre's transaction layer sees every request first: it absorbs
+ * retransmissions, the ACK of a non-2xx and CANCELs that match a
+ * transaction. What reaches request_handler() is checked (RFC 3261
+ * 8.2), matched against the scenario and answered by a transaction.
+ *
+ * Copyright (C) 2026 The sipstub authors
+ */
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sipstub.h>
+
+#define DEBUG_MODULE "uas"
+#define DEBUG_LEVEL 5
+#include <re_dbg.h>
+
+
+enum {
+	HASH_SIZE = 4096,
+};
+
+struct uas {
+	struct sip *sip;
+	struct sip_lsnr *lsnr;
+	struct scenario *scn;
+	struct trace *trace;
+	struct evlog *el;
+	struct hash *dialogs;
+	struct list xacts;
+};
+
+
+static void uas_destructor(void *arg)
+{
+	struct uas *uas = arg;
+
+	uas_shutdown(uas);
+	mem_deref(uas->lsnr);
+	if (uas->sip) {
+		sip_close(uas->sip, true);
+		mem_deref(uas->sip);
+	}
+	mem_deref(uas->dialogs);
+	mem_deref(uas->scn);
+	mem_deref(uas->trace);
+	mem_deref(uas->el);
+}
+
+
+static void trace_handler(bool tx, enum sip_transp tp, const struct sa *src,
+			  const struct sa *dst, const uint8_t *pkt,
+			  size_t len, void *arg)
+{
+	struct uas *uas = arg;
+
+	trace_msg(uas->trace, tx, tp, src, dst, pkt, len);
+}
+
+
+/* Answer outside any scenario rule (errors, RFC 3261 checks) */
+static void reply_plain(struct uas *uas, const struct sip_msg *msg,
+			uint16_t scode, const char *reason)
+{
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	uas_local_addr(&laddr, msg);
+	r.msg    = msg;
+	r.scode  = scode;
+	r.reason = reason;
+	r.laddr  = &laddr;
+	r.totag  = pl_isset(&msg->to.tag) ? 0 : msg->tag | (1ULL << 63);
+
+	err = reply_send(NULL, uas->sip, &r, NULL);
+	if (err)
+		DEBUG_WARNING("%u reply to %r: %m\n", scode, &msg->met, err);
+}
+
+
+static void drop(struct uas *uas, const struct sip_msg *msg,
+		 const char *why)
+{
+	DEBUG_NOTICE("dropped request from %J: %s\n", &msg->src, why);
+	evlog_event(uas->el, "drop", msg, ",\"reason\":\"%s\"", why);
+}
+
+
+static bool require_unsupported(const struct sip_msg *msg)
+{
+	/* RFC 3261 8.2.2.3; sipstub supports no option tag yet */
+	return sip_msg_hdr(msg, SIP_HDR_REQUIRE) != NULL;
+}
+
+
+/* RFC 3261 8.2: is the request well formed enough to process? */
+static bool request_check(struct uas *uas, const struct sip_msg *msg)
+{
+	const char *missing = NULL;
+
+	if (!pl_isset(&msg->via.sentby)) {
+		drop(uas, msg, "no Via header: cannot address a response");
+		return false;
+	}
+
+	if (!sip_msg_hdr(msg, SIP_HDR_FROM))
+		missing = "Missing From Header";
+	else if (!sip_msg_hdr(msg, SIP_HDR_TO))
+		missing = "Missing To Header";
+	else if (!pl_isset(&msg->callid))
+		missing = "Missing Call-ID Header";
+	else if (!sip_msg_hdr(msg, SIP_HDR_CSEQ))
+		missing = "Missing CSeq Header";
+
+	if (missing) {
+		if (pl_strcmp(&msg->met, "ACK"))
+			reply_plain(uas, msg, 400, missing);
+		else
+			drop(uas, msg, missing);
+		return false;
+	}
+
+	if (pl_cmp(&msg->cseq.met, &msg->met)) {
+		if (pl_strcmp(&msg->met, "ACK"))
+			reply_plain(uas, msg, 400, "CSeq Method Mismatch");
+		else
+			drop(uas, msg, "CSeq method mismatch");
+		return false;
+	}
+
+	/* RFC 3261 18.3: a datagram shorter than its Content-Length */
+	if (msg->tp == SIP_TRANSP_UDP && pl_isset(&msg->clen) &&
+	    pl_u32(&msg->clen) > mbuf_get_left(msg->mb)) {
+		if (pl_strcmp(&msg->met, "ACK"))
+			reply_plain(uas, msg, 400, "Content-Length Mismatch");
+		else
+			drop(uas, msg, "Content-Length mismatch");
+		return false;
+	}
+
+	if (!pl_strcmp(&msg->met, "ACK") || !pl_strcmp(&msg->met, "CANCEL"))
+		return true;
+
+	/* RFC 3261 8.2.2.1 */
+	if (pl_strcasecmp(&msg->uri.scheme, "sip") &&
+	    pl_strcasecmp(&msg->uri.scheme, "sips")) {
+		reply_plain(uas, msg, 416, NULL);
+		return false;
+	}
+
+	if (require_unsupported(msg)) {
+		reply_plain(uas, msg, 420, NULL);
+		return false;
+	}
+
+	return true;
+}
+
+
+static bool in_dialog_only(const struct pl *met)
+{
+	return !pl_strcmp(met, "BYE") || !pl_strcmp(met, "PRACK") ||
+		!pl_strcmp(met, "INFO") || !pl_strcmp(met, "UPDATE") ||
+		!pl_strcmp(met, "NOTIFY");
+}
+
+
+static void in_dialog(struct uas *uas, const struct sip_msg *msg)
+{
+	const struct rule *rule;
+	struct dialog *dlg;
+
+	dlg = dialog_find(uas, msg);
+	if (!dlg) {
+		reply_plain(uas, msg, 481, NULL);
+		return;
+	}
+
+	/* RFC 3261 12.2.2: CSeq lower than the last one */
+	if (!dialog_cseq_valid(dlg, msg)) {
+		reply_plain(uas, msg, 500, "CSeq Out of Order");
+		return;
+	}
+
+	rule = scenario_match(uas->scn, msg);
+	if (!rule) {
+		reply_plain(uas, msg, 200, NULL);
+		return;
+	}
+
+	(void)xact_start(uas, msg, rule, dlg);
+}
+
+
+static bool request_handler(const struct sip_msg *msg, void *arg)
+{
+	struct uas *uas = arg;
+	const struct rule *rule;
+
+	if (!request_check(uas, msg))
+		return true;
+
+	if (!pl_strcmp(&msg->met, "ACK")) {
+		struct dialog *dlg = dialog_find(uas, msg);
+
+		if (dlg)
+			dialog_ack(dlg, msg);
+		return true;
+	}
+
+	/* a CANCEL that matched no transaction (RFC 3261 9.2) */
+	if (!pl_strcmp(&msg->met, "CANCEL")) {
+		reply_plain(uas, msg, 481, NULL);
+		return true;
+	}
+
+	if (pl_isset(&msg->to.tag)) {
+		in_dialog(uas, msg);
+		return true;
+	}
+
+	rule = scenario_match(uas->scn, msg);
+	if (rule && pl_strcmp(&msg->met, "BYE")) {
+		(void)xact_start(uas, msg, rule, NULL);
+		return true;
+	}
+
+	if (in_dialog_only(&msg->met))
+		reply_plain(uas, msg, 481, NULL);
+	else if (reply_known_method(&msg->met))
+		reply_plain(uas, msg, 405, NULL);
+	else
+		reply_plain(uas, msg, 501, NULL);
+
+	return true;
+}
+
+
+static void exit_handler(void *arg)
+{
+	(void)arg;
+}
+
+
+/**
+ * Allocate the user-agent server
+ *
+ * @param uasp  UAS, set on success
+ * @param scn   Scenario (referenced)
+ * @param el    Event log, or NULL
+ * @param trace Print every SIP message to stderr
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
+	      bool trace)
+{
+	struct uas *uas;
+	int err;
+
+	if (!uasp || !scn)
+		return EINVAL;
+
+	uas = mem_zalloc(sizeof(*uas), uas_destructor);
+	if (!uas)
+		return ENOMEM;
+
+	uas->scn = mem_ref(scn);
+	uas->el  = mem_ref(el);
+
+	err = hash_alloc(&uas->dialogs, HASH_SIZE);
+	if (err)
+		goto out;
+
+	err = trace_alloc(&uas->trace, el, trace);
+	if (err)
+		goto out;
+
+	err = sip_alloc(&uas->sip, NULL, HASH_SIZE, HASH_SIZE, HASH_SIZE,
+			"sipstub/" SIPSTUB_VERSION, exit_handler, uas);
+	if (err)
+		goto out;
+
+	sip_set_trace_handler(uas->sip, trace_handler);
+
+	err = sip_listen(&uas->lsnr, uas->sip, true, request_handler, uas);
+
+ out:
+	if (err)
+		mem_deref(uas);
+	else
+		*uasp = uas;
+
+	return err;
+}
+
+
+/**
+ * Add a transport
+ *
+ * @param uas   UAS
+ * @param tp    SIP_TRANSP_UDP or SIP_TRANSP_TCP
+ * @param laddr Address to listen on (port 0: any free port)
+ * @param bound The address bound, set on success (optional)
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int uas_listen(struct uas *uas, enum sip_transp tp, const struct sa *laddr,
+	       struct sa *bound)
+{
+	struct sa a;
+	int err;
+
+	if (!uas || !laddr)
+		return EINVAL;
+
+	err = sip_transp_add(uas->sip, tp, laddr);
+	if (err)
+		return err;
+
+	/* with port 0, ask the stack which port it got */
+	a = *laddr;
+	if (!sa_port(laddr)) {
+		err = sip_transp_laddr(uas->sip, &a, tp, laddr);
+		if (err)
+			return err;
+	}
+
+	evlog_event(uas->el, "listen", NULL,
+		    ",\"transport\":\"%s\",\"addr\":\"%J\"",
+		    sip_transp_name(tp), &a);
+
+	if (bound)
+		*bound = a;
+
+	return 0;
+}
+
+
+struct sip *uas_sip(const struct uas *uas)
+{
+	return uas ? uas->sip : NULL;
+}
+
+
+struct hash *uas_dialogs(const struct uas *uas)
+{
+	return uas ? uas->dialogs : NULL;
+}
+
+
+struct list *uas_xacts(struct uas *uas)
+{
+	return uas ? &uas->xacts : NULL;
+}
+
+
+struct evlog *uas_evlog(const struct uas *uas)
+{
+	return uas ? uas->el : NULL;
+}
+
+
+const struct trace *uas_trace(const struct uas *uas)
+{
+	return uas ? uas->trace : NULL;
+}
+
+
+/**
+ * The local address a request arrived on, with a real IP address
+ * where the transport listens on the any-address
+ *
+ * @param laddr Set to the address
+ * @param msg   Request
+ */
+void uas_local_addr(struct sa *laddr, const struct sip_msg *msg)
+{
+	struct sa a;
+	int fd;
+
+	*laddr = msg->dst;
+
+	if (!sa_is_any(laddr))
+		return;
+
+	/* the source address the kernel would use towards the peer */
+	fd = socket(sa_af(&msg->src), SOCK_DGRAM, 0);
+	if (fd < 0)
+		return;
+
+	if (!connect(fd, &msg->src.u.sa, msg->src.len)) {
+		a.len = sizeof(a.u);
+		if (!getsockname(fd, &a.u.sa, &a.len)) {
+			uint16_t port = sa_port(laddr);
+
+			(void)sa_set_sa(laddr, &a.u.sa);
+			sa_set_port(laddr, port);
+		}
+	}
+
+	(void)close(fd);
+}
+
+
+/**
+ * Drop every pending transaction and dialog (on exit)
+ */
+void uas_shutdown(struct uas *uas)
+{
+	if (!uas)
+		return;
+
+	list_flush(&uas->xacts);
+	hash_flush(uas->dialogs);
+}
