@@ -33,6 +33,7 @@ enum in_dialog {
 
 struct scenario {
 	struct list rules;
+	uint32_t nthc;      /* rules with 'nth' */
 };
 
 struct regex {
@@ -1029,6 +1030,9 @@ static int rule_parse(struct loader *ld, yaml_node_t *node)
 		return EBADMSG;
 	}
 
+	if (rule->nth)
+		++ld->scn->nthc;
+
 	if (rule->per_call) {
 		err = hash_alloc(&rule->counts, 256);
 		if (err)
@@ -1494,8 +1498,9 @@ static uint32_t callcount_next(struct rule *rule, const struct sip_msg *msg)
 /**
  * Find the first rule that matches a request
  *
- * Counts the request for every rule with an 'nth' whose other criteria
- * match, up to the rule that answers it.
+ * A rule with 'nth' counts every request that meets its other criteria,
+ * whether or not an earlier rule answered it, so 'nth: 3' is the third
+ * such request.
  *
  * @param scn Scenario
  * @param msg Request
@@ -1505,6 +1510,7 @@ static uint32_t callcount_next(struct rule *rule, const struct sip_msg *msg)
 const struct rule *scenario_match(struct scenario *scn,
 				  const struct sip_msg *msg)
 {
+	const struct rule *found = NULL;
 	struct le *le;
 
 	if (!scn || !msg)
@@ -1514,18 +1520,26 @@ const struct rule *scenario_match(struct scenario *scn,
 		struct rule *rule = le->data;
 		uint32_t n;
 
+		if (found && !scn->nthc)
+			break;
+
+		if (found && !rule->nth)
+			continue;
+
 		if (!criteria_match(rule, msg))
 			continue;
 
-		if (!rule->nth)
-			return rule;
+		if (!rule->nth) {
+			found = rule;
+			continue;
+		}
 
 		n = rule->per_call ? callcount_next(rule, msg) : ++rule->count;
-		if (n == rule->nth)
-			return rule;
+		if (!found && n == rule->nth)
+			found = rule;
 	}
 
-	return NULL;
+	return found;
 }
 
 

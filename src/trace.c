@@ -91,8 +91,8 @@ static void count(struct trace *tr, bool tx, const uint8_t *pkt, size_t len)
 {
 	struct pl a, b;
 
-	if (re_regex((const char *)pkt, MIN(len, 64), "^[^ ]+ [^ ]+",
-		     &a, &b))
+	if (re_regex((const char *)pkt, MIN(len, 64), "[^ ]+ [^ ]+",
+		     &a, &b) || a.p != (const char *)pkt)
 		return;
 
 	if (!tx && pl_strcmp(&a, "SIP/2.0")) {
