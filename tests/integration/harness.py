@@ -1,0 +1,265 @@
+"""Shared helpers for sipstub integration tests.
+
+Starts the real sipstub binary on free loopback ports, drives it with
+SIPp, sipsak or raw sockets, and reads its JSON event log. Every wait is
+bounded; only processes started here are killed, by PID.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIPP_DIR = os.path.join(HERE, "sipp")
+SIPSTUB = os.environ.get("SIPSTUB", os.path.join(HERE, "../../build/sipstub"))
+SCENARIOS = os.environ.get("SIPSTUB_SCENARIOS",
+                           os.path.join(HERE, "../../scenarios"))
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "Memory leaks", "mem: leak")
+
+
+def free_port(host="127.0.0.1"):
+    """A port free for both UDP and TCP on host, picked by the kernel."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(50):
+        t = socket.socket(fam, socket.SOCK_STREAM)
+        t.bind((host, 0))
+        port = t.getsockname()[1]
+        u = socket.socket(fam, socket.SOCK_DGRAM)
+        try:
+            u.bind((host, port))
+        except OSError:
+            continue
+        finally:
+            u.close()
+            t.close()
+        return port
+    raise RuntimeError("no free port")
+
+
+class Sipstub:
+    """One sipstub process on 127.0.0.1 (UDP and TCP on one port)."""
+
+    def __init__(self, scenario=None, host="127.0.0.1", extra=()):
+        self.host = host
+        self.port = free_port(host)
+        self.dir = tempfile.mkdtemp(prefix="sipstub-test-")
+        self.events_path = os.path.join(self.dir, "events.jsonl")
+        self.stderr_path = os.path.join(self.dir, "stderr.txt")
+        hp = "[%s]" % host if ":" in host else host
+        args = [SIPSTUB,
+                "-l", "udp:%s:%d" % (hp, self.port),
+                "-l", "tcp:%s:%d" % (hp, self.port),
+                "-e", self.events_path] + list(extra)
+        if scenario:
+            args.append(scenario)
+        self.stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                     stderr=self.stderr)
+        self.returncode = None
+        self.wait_event(lambda e: e.get("event") == "start", timeout=10)
+
+    @property
+    def addr(self):
+        hp = "[%s]" % self.host if ":" in self.host else self.host
+        return "%s:%d" % (hp, self.port)
+
+    def events(self):
+        try:
+            with open(self.events_path) as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def wait_event(self, pred, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for e in self.events():
+                if pred(e):
+                    return e
+            if self.proc.poll() is not None:
+                raise AssertionError("sipstub exited (%s): %s" %
+                                     (self.proc.returncode, self.stderr_text()))
+            time.sleep(0.05)
+        raise AssertionError("timeout waiting for event")
+
+    def sip(self, **kw):
+        """SIP events (messages) whose fields equal kw."""
+        out = []
+        for e in self.events():
+            if e.get("event") != "sip":
+                continue
+            if all(e.get(k) == v for k, v in kw.items()):
+                out.append(e)
+        return out
+
+    def stderr_text(self):
+        if not self.stderr.closed:
+            self.stderr.flush()
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def stop(self, timeout=10.0):
+        """SIGTERM, wait, and return (exit code, stderr)."""
+        if self.returncode is None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+                raise AssertionError("sipstub did not stop on SIGTERM")
+            self.returncode = self.proc.returncode
+            self.stderr.close()
+        return self.returncode, self.stderr_text()
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SipstubTestCase(unittest.TestCase):
+    """Starts sipstub per test; checks it exits cleanly (no sanitizer
+    report, exit code 0) when the test ends."""
+
+    scenario = None
+    extra = ()
+
+    def setUp(self):
+        self.stub = Sipstub(self.scenario, extra=self.extra)
+
+    def tearDown(self):
+        code, err = self.stub.stop()
+        try:
+            for mark in SANITIZER_MARKS:
+                self.assertNotIn(mark, err, "sanitizer/leak report:\n" + err)
+            self.assertEqual(code, 0, "sipstub exit code %d:\n%s" % (code, err))
+        finally:
+            self.stub.close()
+
+
+def run_sipp(scenario_xml, target, transport="u1", calls=1, timeout=30,
+             extra=(), service=None):
+    """Run SIPp as client with an XML scenario (a file name under
+    tests/integration/sipp/ or a path), or a built-in one (-sn) when
+    scenario_xml starts with 'sn:'. Returns (exit code, output)."""
+    work = tempfile.mkdtemp(prefix="sipp-")
+    args = ["sipp", target, "-m", str(calls), "-t", transport,
+            "-i", "127.0.0.1", "-p", str(free_port()),
+            "-timeout", "%ds" % timeout, "-timeout_error",
+            "-trace_err", "-nostdin"]
+    if scenario_xml.startswith("sn:"):
+        args += ["-sn", scenario_xml[3:]]
+    else:
+        path = scenario_xml
+        if not os.path.isabs(path):
+            path = os.path.join(SIPP_DIR, path)
+        args += ["-sf", path]
+    if service:
+        args += ["-s", service]
+    args += list(extra)
+    try:
+        p = subprocess.run(args, cwd=work, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout + 30,
+                           stdin=subprocess.DEVNULL)
+        out = p.stdout.decode(errors="replace")
+        for name in os.listdir(work):
+            if name.endswith("_errors.log"):
+                with open(os.path.join(work, name),
+                          errors="replace") as f:
+                    out += "\n--- %s\n%s" % (name, f.read())
+        return p.returncode, out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class UdpClient:
+    """A raw SIP client socket on 127.0.0.1 for hand-made messages."""
+
+    def __init__(self, host="127.0.0.1"):
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.host = host
+        self.port = self.sock.getsockname()[1]
+
+    def send(self, data, dest):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendto(data, dest)
+
+    def recv(self, timeout=3.0):
+        """One datagram as text, or None after timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            data, _ = self.sock.recvfrom(65535)
+        except socket.timeout:
+            return None
+        return data.decode(errors="replace")
+
+    def recv_all(self, timeout=1.0):
+        """Every datagram until timeout passes with none."""
+        out = []
+        while True:
+            m = self.recv(timeout)
+            if m is None:
+                return out
+            out.append(m)
+
+    def close(self):
+        self.sock.close()
+
+
+def request(method, ruri, port, branch=None, callid=None, cseq=1,
+            headers=(), body="", to_tag=None, via_port=None):
+    """A well-formed request text from 127.0.0.1:port."""
+    branch = branch or "z9hG4bK-%d" % int(time.monotonic() * 1e6)
+    callid = callid or "%d@127.0.0.1" % int(time.monotonic() * 1e6)
+    to = "<%s>" % ruri + (";tag=%s" % to_tag if to_tag else "")
+    lines = [
+        "%s %s SIP/2.0" % (method, ruri),
+        "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport" %
+        (via_port or port, branch),
+        "Max-Forwards: 70",
+        "From: <sip:test@127.0.0.1>;tag=t%d" % port,
+        "To: %s" % to,
+        "Call-ID: %s" % callid,
+        "CSeq: %d %s" % (cseq, method if method != "ACK" else "ACK"),
+        "Contact: <sip:test@127.0.0.1:%d>" % port,
+    ] + list(headers)
+    if body:
+        lines.append("Content-Type: application/sdp")
+    lines.append("Content-Length: %d" % len(body.encode()))
+    return "\r\n".join(lines) + "\r\n\r\n" + body
+
+
+def status(resp):
+    """Status code of a response text."""
+    m = re.match(r"SIP/2\.0 (\d{3}) ", resp or "")
+    return int(m.group(1)) if m else None
+
+
+def header(resp, name):
+    """All values of a header in a message text (case-insensitive)."""
+    vals = []
+    head = (resp or "").split("\r\n\r\n", 1)[0]
+    for line in head.split("\r\n")[1:]:
+        k, _, v = line.partition(":")
+        if k.strip().lower() == name.lower():
+            vals.append(v.strip())
+    return vals
+
+
+def to_tag(resp):
+    to = header(resp, "To")
+    m = re.search(r";\s*tag=([^;>\s]+)", to[0]) if to else None
+    return m.group(1) if m else None
