@@ -165,6 +165,11 @@ struct media *dialog_media(struct dialog *dlg);
 void dialog_terminate(struct dialog *dlg);
 
 
+/* Notify: the NOTIFY after a 2xx to SUBSCRIBE */
+
+int  notify_send(struct uas *uas, const struct sip_msg *msg);
+
+
 /* UAS: the SIP stack, transports and request dispatch */
 
 int  uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,

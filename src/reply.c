@@ -4,6 +4,7 @@
  * Copyright (C) 2026 The sipstub authors
  */
 #include <string.h>
+#include <time.h>
 #include <sipstub.h>
 
 #define DEBUG_MODULE "reply"
@@ -243,6 +244,90 @@ static int redirect_print(struct re_printf *pf, const struct reply *r)
 }
 
 
+static uint32_t expires_get(const struct sip_msg *msg, uint32_t dflt,
+			    uint32_t max)
+{
+	uint32_t e;
+
+	if (!pl_isset(&msg->expires))
+		return dflt;
+
+	e = pl_u32(&msg->expires);
+
+	return MIN(e, max);
+}
+
+
+static bool binding_print_h(const struct sip_hdr *hdr,
+			    const struct sip_msg *msg, void *arg)
+{
+	struct re_printf *pf = arg;
+	struct sip_addr addr;
+	struct pl ep;
+	uint32_t e;
+
+	if (sip_addr_decode(&addr, &hdr->val))
+		return false;  /* "*" or not a contact: nothing to echo */
+
+	if (!msg_param_decode(&addr.params, "expires", &ep))
+		e = MIN(pl_u32(&ep), 86400);
+	else
+		e = expires_get(msg, 3600, 86400);
+
+	if (!e)
+		return false;  /* removed */
+
+	return 0 != re_hprintf(pf, "Contact: <%r>;expires=%u\r\n",
+			       &addr.auri, e);
+}
+
+
+static int date_print(struct re_printf *pf, void *unused)
+{
+	char buf[64];
+	struct tm tm;
+	time_t t = time(NULL);
+	(void)unused;
+
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+
+	return re_hprintf(pf, "%s", buf);
+}
+
+
+/* 2xx headers by method: RFC 3261 10.3, RFC 3903 6, RFC 6665 4.2.1 */
+static int success_print(struct re_printf *pf, const struct reply *r)
+{
+	const struct sip_msg *msg = r->msg;
+	int err = 0;
+
+	if (!pl_strcmp(&msg->met, "REGISTER")) {
+		if (!hdr_overridden(r, "Contact"))
+			(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT,
+						binding_print_h, pf);
+		if (!hdr_overridden(r, "Date"))
+			err |= re_hprintf(pf, "Date: %H\r\n", date_print,
+					  NULL);
+	}
+	else if (!pl_strcmp(&msg->met, "PUBLISH")) {
+		if (!hdr_overridden(r, "SIP-ETag"))
+			err |= re_hprintf(pf, "SIP-ETag: %016llx\r\n",
+					  rand_u64());
+		if (!hdr_overridden(r, "Expires"))
+			err |= re_hprintf(pf, "Expires: %u\r\n",
+					  expires_get(msg, 3600, 3600));
+	}
+	else if (!pl_strcmp(&msg->met, "SUBSCRIBE")) {
+		if (!hdr_overridden(r, "Expires"))
+			err |= re_hprintf(pf, "Expires: %u\r\n",
+					  expires_get(msg, 3600, 3600));
+	}
+
+	return err;
+}
+
+
 /* The headers each code needs to be well formed and useful */
 static int defaults_print(struct re_printf *pf, const struct reply *r)
 {
@@ -357,6 +442,9 @@ static int defaults_print(struct re_printf *pf, const struct reply *r)
 	if (sc >= 200 && sc < 300 && !pl_strcmp(&msg->met, "OPTIONS")) {
 		DEF("Accept", "application/sdp\r\n");
 	}
+
+	if (sc >= 200 && sc < 300)
+		err |= success_print(pf, r);
 
 #undef DEF
 
@@ -496,7 +584,18 @@ int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r)
 	err |= mbuf_printf(mb, "%H", defaults_print, r);
 	err |= mbuf_printf(mb, "%H", scenario_hdrs_print, r);
 
-	if (r->ctype && r->bodylen) {
+	if (r->scode == 380 && !r->ctype) {
+		/* RFC 3261 21.3.5: the body describes the alternative */
+		char body[160];
+		int n = re_snprintf(body, sizeof(body), "Alternative service:"
+				    " call <sip:200@%J%s>\r\n", r->laddr,
+				    sip_transp_param(r->msg->tp));
+
+		err |= mbuf_printf(mb, "Content-Type: text/plain\r\n"
+				   "Content-Length: %d\r\n\r\n%s",
+				   n, body);
+	}
+	else if (r->ctype && r->bodylen) {
 		err |= mbuf_printf(mb, "Content-Type: %s\r\n", r->ctype);
 		err |= mbuf_printf(mb, "Content-Length: %zu\r\n\r\n",
 				   r->bodylen);

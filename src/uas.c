@@ -145,6 +145,15 @@ static bool request_check(struct uas *uas, const struct sip_msg *msg)
 	if (!pl_strcmp(&msg->met, "ACK") || !pl_strcmp(&msg->met, "CANCEL"))
 		return true;
 
+	/* RFC 6665 7.2.1, RFC 3903 4: the event package is mandatory */
+	if ((!pl_strcmp(&msg->met, "SUBSCRIBE") ||
+	     !pl_strcmp(&msg->met, "NOTIFY") ||
+	     !pl_strcmp(&msg->met, "PUBLISH")) &&
+	    !sip_msg_hdr(msg, SIP_HDR_EVENT)) {
+		reply_plain(uas, msg, 400, "Missing Event Header");
+		return false;
+	}
+
 	/* RFC 3261 8.2.2.1 */
 	if (pl_strcasecmp(&msg->uri.scheme, "sip") &&
 	    pl_strcasecmp(&msg->uri.scheme, "sips")) {

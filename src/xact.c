@@ -168,6 +168,18 @@ static void dialog_hand_over(struct xact *x, const struct step *step,
 }
 
 
+static void subscribe_accepted(struct xact *x, const struct step *step)
+{
+	int err;
+
+	x->msg->tag = step_tag(x, step);
+
+	err = notify_send(x->uas, x->msg);
+	if (err)
+		DEBUG_WARNING("NOTIFY after SUBSCRIBE: %m\n", err);
+}
+
+
 static int body_expand(struct xact *x, const struct step *step,
 		       struct mbuf **mbp)
 {
@@ -246,6 +258,8 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 			dialog_hand_over(x, step, resp);
 		else if (x->dlg && !pl_strcmp(&x->msg->met, "BYE"))
 			dialog_terminate(x->dlg);
+		else if (!x->dlg && !pl_strcmp(&x->msg->met, "SUBSCRIBE"))
+			subscribe_accepted(x, step);
 	}
 
  out:
