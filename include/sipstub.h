@@ -165,6 +165,14 @@ struct media *dialog_media(struct dialog *dlg);
 void dialog_terminate(struct dialog *dlg);
 
 
+/* Rawrx: UDP datagrams libre's parser rejects */
+
+struct rawrx;
+
+int  rawrx_alloc(struct rawrx **rxp, struct uas *uas, struct udp_sock *us);
+struct le *rawrx_le(struct rawrx *rx);
+
+
 /* Notify: the NOTIFY after a 2xx to SUBSCRIBE */
 
 int  notify_send(struct uas *uas, const struct sip_msg *msg);
@@ -180,6 +188,6 @@ struct sip *uas_sip(const struct uas *uas);
 struct hash *uas_dialogs(const struct uas *uas);
 struct list *uas_xacts(struct uas *uas);
 struct evlog *uas_evlog(const struct uas *uas);
-const struct trace *uas_trace(const struct uas *uas);
+struct trace *uas_trace(const struct uas *uas);
 void uas_local_addr(struct sa *laddr, const struct sip_msg *msg);
 void uas_shutdown(struct uas *uas);

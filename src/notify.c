@@ -58,6 +58,7 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 int notify_send(struct uas *uas, const struct sip_msg *msg)
 {
 	const struct sip_hdr *event;
+	struct sa laddr;
 	struct notify *n;
 	uint32_t expires = 3600;
 	int err;
@@ -82,22 +83,30 @@ int notify_send(struct uas *uas, const struct sip_msg *msg)
 	if (err)
 		goto out;
 
+	/* RFC 6665 4.1.4: NOTIFY is a target refresh request */
+	uas_local_addr(&laddr, msg);
+
 	if (expires) {
 		err = sip_drequestf(&n->req, uas_sip(uas), true, "NOTIFY",
 				    n->dlg, 0, NULL, NULL, resp_handler, n,
+				    "Contact: <sip:%r@%J%s>\r\n"
 				    "Event: %r\r\n"
 				    "Subscription-State: active;expires=%u\r\n"
 				    "Content-Length: 0\r\n\r\n",
+				    &msg->uri.user, &laddr,
+				    sip_transp_param(msg->tp),
 				    &event->val, expires);
 	}
 	else {
 		err = sip_drequestf(&n->req, uas_sip(uas), true, "NOTIFY",
 				    n->dlg, 0, NULL, NULL, resp_handler, n,
+				    "Contact: <sip:%r@%J%s>\r\n"
 				    "Event: %r\r\n"
 				    "Subscription-State: terminated;"
 				    "reason=timeout\r\n"
 				    "Content-Length: 0\r\n\r\n",
-				    &event->val);
+				    &msg->uri.user, &laddr,
+				    sip_transp_param(msg->tp), &event->val);
 	}
 
  out:

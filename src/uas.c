@@ -23,8 +23,11 @@ enum {
 };
 
 struct uas {
+	struct list rawrxl;        /* struct rawrx, one per UDP socket */
 	struct sip *sip;
 	struct sip_lsnr *lsnr;
+	char *probe_callid;        /* set while learning a UDP socket */
+	struct udp_sock *probe_sock;
 	struct scenario *scn;
 	struct trace *trace;
 	struct evlog *el;
@@ -38,6 +41,9 @@ static void uas_destructor(void *arg)
 	struct uas *uas = arg;
 
 	uas_shutdown(uas);
+	list_flush(&uas->rawrxl);
+	mem_deref(uas->probe_sock);
+	mem_deref(uas->probe_callid);
 	mem_deref(uas->lsnr);
 	if (uas->sip) {
 		sip_close(uas->sip, true);
@@ -55,6 +61,9 @@ static void trace_handler(bool tx, enum sip_transp tp, const struct sa *src,
 			  size_t len, void *arg)
 {
 	struct uas *uas = arg;
+
+	if (uas->probe_callid)
+		return;
 
 	trace_msg(uas->trace, tx, tp, src, dst, pkt, len);
 }
@@ -210,6 +219,12 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	struct uas *uas = arg;
 	const struct rule *rule;
 
+	if (uas->probe_callid && !pl_strcmp(&msg->callid, uas->probe_callid)) {
+		uas->probe_sock = mem_ref(msg->sock);
+		re_cancel();
+		return true;
+	}
+
 	if (!request_check(uas, msg))
 		return true;
 
@@ -308,6 +323,96 @@ int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
 }
 
 
+static void probe_timeout(void *arg)
+{
+	(void)arg;
+
+	re_cancel();
+}
+
+
+/* Send ourselves a request to learn the transport's UDP socket, which
+ * libre 1.1.0 does not hand out, and watch it with rawrx. */
+static int udp_watch(struct uas *uas, const struct sa *bound)
+{
+	struct udp_sock *ps = NULL;
+	struct rawrx *rx;
+	struct mbuf *mb = NULL;
+	struct sa dst = *bound, src;
+	struct tmr tmr;
+	int err;
+
+	if (sa_is_any(&dst)) {
+		(void)sa_set_str(&dst, sa_af(bound) == AF_INET6 ?
+				 "::1" : "127.0.0.1", sa_port(bound));
+	}
+
+	src = dst;
+	sa_set_port(&src, 0);
+
+	err = re_sdprintf(&uas->probe_callid, "sipstub-probe-%016llx",
+			  rand_u64());
+	if (err)
+		return err;
+
+	err = udp_listen(&ps, &src, NULL, NULL);
+	if (err)
+		goto out;
+
+	err = udp_local_get(ps, &src);
+	if (err)
+		goto out;
+
+	mb = mbuf_alloc(512);
+	if (!mb) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	err = mbuf_printf(mb, "OPTIONS sip:probe@%J SIP/2.0\r\n"
+			  "Via: SIP/2.0/UDP %J;branch=z9hG4bK%016llx\r\n"
+			  "From: <sip:probe@%J>;tag=%016llx\r\n"
+			  "To: <sip:probe@%J>\r\n"
+			  "Call-ID: %s\r\n"
+			  "CSeq: 1 OPTIONS\r\n"
+			  "Max-Forwards: 0\r\n"
+			  "Content-Length: 0\r\n\r\n",
+			  &dst, &src, rand_u64(), &src, rand_u64(), &dst,
+			  uas->probe_callid);
+	if (err)
+		goto out;
+
+	mb->pos = 0;
+	err = udp_send(ps, &dst, mb);
+	if (err)
+		goto out;
+
+	tmr_init(&tmr);
+	tmr_start(&tmr, 2000, probe_timeout, NULL);
+	(void)re_main(NULL);
+	tmr_cancel(&tmr);
+
+	if (!uas->probe_sock) {
+		err = ETIMEDOUT;
+		goto out;
+	}
+
+	err = rawrx_alloc(&rx, uas, uas->probe_sock);
+	if (err)
+		goto out;
+
+	list_append(&uas->rawrxl, rawrx_le(rx), rx);
+
+ out:
+	uas->probe_sock = mem_deref(uas->probe_sock);
+	uas->probe_callid = mem_deref(uas->probe_callid);
+	mem_deref(mb);
+	mem_deref(ps);
+
+	return err;
+}
+
+
 /**
  * Add a transport
  *
@@ -337,6 +442,13 @@ int uas_listen(struct uas *uas, enum sip_transp tp, const struct sa *laddr,
 		err = sip_transp_laddr(uas->sip, &a, tp, laddr);
 		if (err)
 			return err;
+	}
+
+	if (tp == SIP_TRANSP_UDP) {
+		err = udp_watch(uas, &a);
+		if (err)
+			DEBUG_WARNING("cannot watch %J for malformed "
+				      "datagrams: %m\n", &a, err);
 	}
 
 	evlog_event(uas->el, "listen", NULL,
@@ -374,7 +486,7 @@ struct evlog *uas_evlog(const struct uas *uas)
 }
 
 
-const struct trace *uas_trace(const struct uas *uas)
+struct trace *uas_trace(const struct uas *uas)
 {
 	return uas ? uas->trace : NULL;
 }

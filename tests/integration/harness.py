@@ -54,7 +54,8 @@ class Sipstub:
         self.events_path = os.path.join(self.dir, "events.jsonl")
         self.stderr_path = os.path.join(self.dir, "stderr.txt")
         hp = "[%s]" % host if ":" in host else host
-        args = [SIPSTUB,
+        wrapper = os.environ.get("SIPSTUB_WRAPPER", "").split()
+        args = wrapper + [SIPSTUB,
                 "-l", "udp:%s:%d" % (hp, self.port),
                 "-l", "tcp:%s:%d" % (hp, self.port),
                 "-e", self.events_path] + list(extra)
@@ -64,7 +65,8 @@ class Sipstub:
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                      stderr=self.stderr)
         self.returncode = None
-        self.wait_event(lambda e: e.get("event") == "start", timeout=10)
+        self.wait_event(lambda e: e.get("event") == "start",
+                        timeout=30 if wrapper else 10)
 
     @property
     def addr(self):
