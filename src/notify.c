@@ -47,6 +47,15 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 }
 
 
+static int substate_print(struct re_printf *pf, const uint32_t *expires)
+{
+	if (!*expires)
+		return re_hprintf(pf, "terminated;reason=timeout");
+
+	return re_hprintf(pf, "active;expires=%u", *expires);
+}
+
+
 /**
  * Send the NOTIFY for a SUBSCRIBE just answered with a 2xx
  *
@@ -86,28 +95,14 @@ int notify_send(struct uas *uas, const struct sip_msg *msg)
 	/* RFC 6665 4.1.4: NOTIFY is a target refresh request */
 	uas_local_addr(&laddr, msg);
 
-	if (expires) {
-		err = sip_drequestf(&n->req, uas_sip(uas), true, "NOTIFY",
-				    n->dlg, 0, NULL, NULL, resp_handler, n,
-				    "Contact: <sip:%r@%J%s>\r\n"
-				    "Event: %r\r\n"
-				    "Subscription-State: active;expires=%u\r\n"
-				    "Content-Length: 0\r\n\r\n",
-				    &msg->uri.user, &laddr,
-				    sip_transp_param(msg->tp),
-				    &event->val, expires);
-	}
-	else {
-		err = sip_drequestf(&n->req, uas_sip(uas), true, "NOTIFY",
-				    n->dlg, 0, NULL, NULL, resp_handler, n,
-				    "Contact: <sip:%r@%J%s>\r\n"
-				    "Event: %r\r\n"
-				    "Subscription-State: terminated;"
-				    "reason=timeout\r\n"
-				    "Content-Length: 0\r\n\r\n",
-				    &msg->uri.user, &laddr,
-				    sip_transp_param(msg->tp), &event->val);
-	}
+	err = sip_drequestf(&n->req, uas_sip(uas), true, "NOTIFY", n->dlg, 0,
+			    NULL, NULL, resp_handler, n,
+			    "Contact: <sip:%r@%J%s>\r\n"
+			    "Event: %r\r\n"
+			    "Subscription-State: %H\r\n"
+			    "Content-Length: 0\r\n\r\n",
+			    &msg->uri.user, &laddr, sip_transp_param(msg->tp),
+			    &event->val, substate_print, &expires);
 
  out:
 	if (err)
