@@ -24,6 +24,27 @@ struct dialog;
 struct xact;
 
 
+/* Tq: timer queues, one FIFO per delay (O(1) start) */
+
+struct tqs;
+struct tqueue;
+
+/** An entry, embedded in the object that owns the timer */
+struct tqent {
+	struct le le;
+	uint64_t jfs;
+	tmr_h *h;
+	void *arg;
+	struct tqueue *q;
+};
+
+int  tqs_alloc(struct tqs **sp);
+int  tq_start(struct tqs *s, struct tqent *e, uint32_t delay, tmr_h *h,
+	      void *arg);
+void tq_cancel(struct tqent *e);
+bool tq_isrunning(const struct tqent *e);
+
+
 /* Reply: status-code table and response builder */
 
 const char *reply_reason(uint16_t scode);
@@ -188,6 +209,7 @@ struct sip *uas_sip(const struct uas *uas);
 struct hash *uas_dialogs(const struct uas *uas);
 struct list *uas_xacts(struct uas *uas);
 struct evlog *uas_evlog(const struct uas *uas);
+struct tqs *uas_tqs(const struct uas *uas);
 struct trace *uas_trace(const struct uas *uas);
 void uas_local_addr(struct sa *laddr, const struct sip_msg *msg);
 void uas_shutdown(struct uas *uas);

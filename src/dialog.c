@@ -20,8 +20,8 @@ struct dialog {
 	struct sa dst;
 	struct media *media;
 	struct sip_request *bye;
-	struct tmr tmr_rtx;
-	struct tmr tmr_hangup;
+	struct tqent tmr_rtx;
+	struct tqent tmr_hangup;
 	uint64_t rtx_start;
 	uint32_t rtx_ival;
 	bool ending;
@@ -33,8 +33,8 @@ static void dialog_destructor(void *arg)
 	struct dialog *d = arg;
 
 	hash_unlink(&d->he);
-	tmr_cancel(&d->tmr_rtx);
-	tmr_cancel(&d->tmr_hangup);
+	tq_cancel(&d->tmr_rtx);
+	tq_cancel(&d->tmr_hangup);
 	mem_deref(d->bye);
 	mem_deref(d->media);
 	mem_deref(d->resp);
@@ -66,8 +66,8 @@ static void bye_send(struct dialog *d, const char *why)
 		return;
 
 	d->ending = true;
-	tmr_cancel(&d->tmr_rtx);
-	tmr_cancel(&d->tmr_hangup);
+	tq_cancel(&d->tmr_rtx);
+	tq_cancel(&d->tmr_hangup);
 
 	evlog_event(uas_evlog(d->uas), "hangup", d->req,
 		    ",\"message\":\"%s\"", why);
@@ -96,7 +96,8 @@ static void rtx_handler(void *arg)
 		       d->resp);
 
 	d->rtx_ival = MIN(2 * d->rtx_ival, SIP_T2);
-	tmr_start(&d->tmr_rtx, d->rtx_ival, rtx_handler, d);
+	(void)tq_start(uas_tqs(d->uas), &d->tmr_rtx, d->rtx_ival, rtx_handler,
+		       d);
 }
 
 
@@ -118,7 +119,8 @@ static void rtx_start(struct dialog *d, const struct sip_msg *req,
 
 	d->rtx_start = tmr_jiffies();
 	d->rtx_ival  = SIP_T1;
-	tmr_start(&d->tmr_rtx, d->rtx_ival, rtx_handler, d);
+	(void)tq_start(uas_tqs(d->uas), &d->tmr_rtx, d->rtx_ival, rtx_handler,
+		       d);
 }
 
 
@@ -161,7 +163,8 @@ int dialog_alloc(struct dialog **dlgp, struct uas *uas,
 	rtx_start(d, msg, resp);
 
 	if (hangup)
-		tmr_start(&d->tmr_hangup, hangup, hangup_handler, d);
+		(void)tq_start(uas_tqs(uas), &d->tmr_hangup, hangup,
+			       hangup_handler, d);
 
  out:
 	if (err)
@@ -209,13 +212,13 @@ void dialog_ack(struct dialog *d, const struct sip_msg *msg)
 	if (!d || !msg)
 		return;
 
-	if (!tmr_isrunning(&d->tmr_rtx))
+	if (!tq_isrunning(&d->tmr_rtx))
 		return;
 
 	if (msg->cseq.num != d->req->cseq.num)
 		return;
 
-	tmr_cancel(&d->tmr_rtx);
+	tq_cancel(&d->tmr_rtx);
 
 	if (mbuf_get_left(msg->mb) && d->media &&
 	    !msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {

@@ -33,6 +33,7 @@ struct uas {
 	struct evlog *el;
 	struct hash *dialogs;
 	struct list xacts;
+	struct tqs *tqs;
 };
 
 
@@ -50,6 +51,7 @@ static void uas_destructor(void *arg)
 		mem_deref(uas->sip);
 	}
 	mem_deref(uas->dialogs);
+	mem_deref(uas->tqs);
 	mem_deref(uas->scn);
 	mem_deref(uas->trace);
 	mem_deref(uas->el);
@@ -300,6 +302,10 @@ int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
 	if (err)
 		goto out;
 
+	err = tqs_alloc(&uas->tqs);
+	if (err)
+		goto out;
+
 	err = trace_alloc(&uas->trace, el, trace);
 	if (err)
 		goto out;
@@ -477,6 +483,12 @@ struct hash *uas_dialogs(const struct uas *uas)
 struct list *uas_xacts(struct uas *uas)
 {
 	return uas ? &uas->xacts : NULL;
+}
+
+
+struct tqs *uas_tqs(const struct uas *uas)
+{
+	return uas ? uas->tqs : NULL;
 }
 
 

@@ -23,7 +23,7 @@ struct xact {
 	const struct rule *rule;
 	struct dialog *dlg;       /* in-dialog requests     */
 	struct le *next;          /* next step              */
-	struct tmr tmr;
+	struct tqent tmr;
 	struct tmr tmr_cap;
 	struct sa laddr;
 	struct media *media;
@@ -35,6 +35,7 @@ struct xact {
 
 
 static void step_next(struct xact *x);
+static void cap_handler(void *arg);
 
 
 static void xact_destructor(void *arg)
@@ -42,7 +43,7 @@ static void xact_destructor(void *arg)
 	struct xact *x = arg;
 
 	list_unlink(&x->le);
-	tmr_cancel(&x->tmr);
+	tq_cancel(&x->tmr);
 	tmr_cancel(&x->tmr_cap);
 	mem_deref(x->st);
 	mem_deref(x->sdp);
@@ -316,11 +317,17 @@ static void step_next(struct xact *x)
 {
 	const struct step *step;
 
-	if (!x->next)
-		return;  /* provisional only: wait for CANCEL */
+	/* provisional only: wait for CANCEL, but not for ever. Started
+	 * only here: libre's timer list is sorted, and long timers on
+	 * every transaction would make each tmr_start() walk them all. */
+	if (!x->next) {
+		tmr_start(&x->tmr_cap, SIPSTUB_PENDING_MAX, cap_handler, x);
+		return;
+	}
 
 	step = x->next->data;
-	tmr_start(&x->tmr, step->delay, step_handler, x);
+	if (tq_start(uas_tqs(x->uas), &x->tmr, step->delay, step_handler, x))
+		mem_deref(x);
 }
 
 
@@ -399,8 +406,6 @@ int xact_start(struct uas *uas, const struct sip_msg *msg,
 			       x->invite ? cancel_handler : NULL, x);
 	if (err)
 		goto out;
-
-	tmr_start(&x->tmr_cap, SIPSTUB_PENDING_MAX, cap_handler, x);
 
 	first = x->next ? x->next->data : NULL;
 
