@@ -104,6 +104,14 @@ static int listen_parse(const char *spec)
 }
 
 
+struct ifwalk {
+	enum sip_transp tp;
+	const struct sa *laddr;   /* any-address and port */
+	unsigned n;
+	int err;
+};
+
+
 static int listen_one(enum sip_transp tp, const struct sa *laddr)
 {
 	int err = uas_listen(app.uas, tp, laddr, NULL);
@@ -120,42 +128,68 @@ static int listen_one(enum sip_transp tp, const struct sa *laddr)
 static bool ifaddr_handler(const char *ifname, const struct sa *sa,
 			   void *arg)
 {
-	enum sip_transp tp;
+	struct ifwalk *w = arg;
 	struct sa a = *sa;
 	(void)ifname;
-	(void)arg;
 
-	if (sa_af(sa) != AF_INET6 || sa_is_linklocal(sa))
+	if (sa_af(sa) != sa_af(w->laddr) || sa_is_linklocal(sa))
 		return false;
 
-	sa_set_port(&a, SIP_PORT);
+	sa_set_port(&a, sa_port(w->laddr));
 
-	for (tp = SIP_TRANSP_UDP; tp <= SIP_TRANSP_TCP; tp++)
-		(void)listen_one(tp, &a);
+	if (listen_one(w->tp, &a))
+		w->err = EADDRNOTAVAIL;
+	else
+		++w->n;
 
 	return false;
 }
 
 
-/* Port 5060 on every address. The IPv6 addresses are bound one by one:
- * a dual-stack [::] socket would clash with 0.0.0.0. */
+/* libre's transports bind one address each: the any-address stands for
+ * every address of its family (those up at start-up) */
+static int listen_spec(enum sip_transp tp, const struct sa *laddr)
+{
+	struct ifwalk w = {tp, laddr, 0, 0};
+
+	if (!sa_is_any(laddr))
+		return listen_one(tp, laddr);
+
+	(void)net_if_apply(ifaddr_handler, &w);
+
+	if (!w.n) {
+		(void)re_fprintf(stderr, "sipstub: no %s address to listen "
+				 "on for %J\n", sa_af(laddr) == AF_INET ?
+				 "IPv4" : "IPv6", laddr);
+		return EADDRNOTAVAIL;
+	}
+
+	return w.err;
+}
+
+
+/* Port 5060 of every IPv4 and IPv6 address, UDP and TCP */
 static int listen_default(void)
 {
+	static const char *any[] = {"0.0.0.0", "::"};
 	enum sip_transp tp;
-	struct sa any;
+	struct sa a;
+	size_t i;
 	int err = 0;
 
-	(void)sa_set_str(&any, "0.0.0.0", SIP_PORT);
+	for (i = 0; i < ARRAY_SIZE(any); i++) {
+		(void)sa_set_str(&a, any[i], SIP_PORT);
 
-	for (tp = SIP_TRANSP_UDP; tp <= SIP_TRANSP_TCP; tp++)
-		err |= listen_one(tp, &any);
+		for (tp = SIP_TRANSP_UDP; tp <= SIP_TRANSP_TCP; tp++) {
+			int e = listen_spec(tp, &a);
 
-	if (err)
-		return err;
+			/* a host without IPv6 still runs */
+			if (e && !(e == EADDRNOTAVAIL && i == 1))
+				err = e;
+		}
+	}
 
-	(void)net_if_apply(ifaddr_handler, NULL);
-
-	return 0;
+	return err;
 }
 
 
@@ -243,7 +277,7 @@ static int run(int argc, char *argv[])
 
 	if (app.lsc) {
 		for (i = 0; i < app.lsc && !err; i++)
-			err = listen_one(app.lsv[i].tp, &app.lsv[i].laddr);
+			err = listen_spec(app.lsv[i].tp, &app.lsv[i].laddr);
 	}
 	else {
 		err = listen_default();

@@ -9,8 +9,6 @@
  * Copyright (C) 2026 The sipstub authors
  */
 #include <string.h>
-#include <unistd.h>
-#include <sys/socket.h>
 #include <sipstub.h>
 
 #define DEBUG_MODULE "uas"
@@ -505,38 +503,15 @@ struct trace *uas_trace(const struct uas *uas)
 
 
 /**
- * The local address a request arrived on, with a real IP address
- * where the transport listens on the any-address
+ * The local address a request arrived on (libre binds each transport
+ * to one address, so it is never the any-address)
  *
  * @param laddr Set to the address
  * @param msg   Request
  */
 void uas_local_addr(struct sa *laddr, const struct sip_msg *msg)
 {
-	struct sa a;
-	int fd;
-
 	*laddr = msg->dst;
-
-	if (!sa_is_any(laddr))
-		return;
-
-	/* the source address the kernel would use towards the peer */
-	fd = socket(sa_af(&msg->src), SOCK_DGRAM, 0);
-	if (fd < 0)
-		return;
-
-	if (!connect(fd, &msg->src.u.sa, msg->src.len)) {
-		a.len = sizeof(a.u);
-		if (!getsockname(fd, &a.u.sa, &a.len)) {
-			uint16_t port = sa_port(laddr);
-
-			(void)sa_set_sa(laddr, &a.u.sa);
-			sa_set_port(laddr, port);
-		}
-	}
-
-	(void)close(fd);
 }
 
 
