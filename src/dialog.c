@@ -86,8 +86,10 @@ static void bye_send(struct dialog *d, const char *why)
 static void rtx_handler(void *arg)
 {
 	struct dialog *d = arg;
+	uint64_t elapsed = tmr_jiffies() - d->rtx_start;
+	uint32_t next;
 
-	if (tmr_jiffies() - d->rtx_start >= 64 * SIP_T1) {
+	if (elapsed >= 64 * SIP_T1) {
 		bye_send(d, "no ACK for the 2xx within 64*T1");
 		return;
 	}
@@ -95,9 +97,10 @@ static void rtx_handler(void *arg)
 	(void)sip_send(uas_sip(d->uas), d->req->sock, d->req->tp, &d->dst,
 		       d->resp);
 
+	/* the last wait ends at 64*T1, where the BYE goes */
 	d->rtx_ival = MIN(2 * d->rtx_ival, SIP_T2);
-	(void)tq_start(uas_tqs(d->uas), &d->tmr_rtx, d->rtx_ival, rtx_handler,
-		       d);
+	next = (uint32_t)MIN(d->rtx_ival, 64 * SIP_T1 - elapsed);
+	(void)tq_start(uas_tqs(d->uas), &d->tmr_rtx, next, rtx_handler, d);
 }
 
 

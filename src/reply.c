@@ -198,14 +198,15 @@ static int contact_print(struct re_printf *pf, const struct reply *r,
 }
 
 
+/* RFC 3261 20.40: the Require tags, and at least one */
 static int unsupported_print(struct re_printf *pf, const struct sip_msg *msg)
 {
 	const struct sip_hdr *hdr = sip_msg_hdr(msg, SIP_HDR_REQUIRE);
 
 	if (!hdr)
-		hdr = sip_msg_hdr(msg, SIP_HDR_PROXY_REQUIRE);
+		return re_hprintf(pf, "100rel");
 
-	return re_hprintf(pf, "%r", hdr ? &hdr->val : &pl_null);
+	return re_hprintf(pf, "%r", &hdr->val);
 }
 
 

@@ -29,6 +29,7 @@ struct xact {
 	struct media *media;
 	struct mbuf *sdp;         /* our SDP for this INVITE */
 	uint64_t tag;             /* To-tag of dialog 1     */
+	uint64_t live_tag;        /* last early dialog not ended by 199 */
 	uint16_t last;            /* last status code sent  */
 	bool invite;
 };
@@ -254,6 +255,9 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	x->last = sc;
 	*finalp = sc >= 200;
 
+	if (sc > 100 && sc < 200 && sc != 199)
+		x->live_tag = totag;
+
 	if (sc >= 200 && sc < 300 && step) {
 		if (x->invite)
 			dialog_hand_over(x, step, resp);
@@ -342,7 +346,7 @@ static void cancel_handler(void *arg)
 	r.msg   = x->msg;
 	r.scode = 487;
 	r.laddr = &x->laddr;
-	r.totag = x->dlg ? 0 : x->tag;
+	r.totag = x->dlg ? 0 : x->live_tag ? x->live_tag : x->tag;
 
 	err = reply_send(&x->st, uas_sip(x->uas), &r, NULL);
 	if (err)
