@@ -22,7 +22,8 @@ struct dialog {
 	struct sip_request *bye;
 	struct tqent tmr_rtx;
 	struct tqent tmr_hangup;
-	uint64_t rtx_start;
+	uint32_t rtx_elapsed;      /* ms since the 2xx, nominal */
+	uint32_t rtx_wait;         /* ms of the current wait    */
 	uint32_t rtx_ival;
 	bool ending;
 };
@@ -86,10 +87,12 @@ static void bye_send(struct dialog *d, const char *why)
 static void rtx_handler(void *arg)
 {
 	struct dialog *d = arg;
-	uint64_t elapsed = tmr_jiffies() - d->rtx_start;
 	uint32_t next;
 
-	if (elapsed >= 64 * SIP_T1) {
+	/* nominal time, so that the waits take a few fixed values */
+	d->rtx_elapsed += d->rtx_wait;
+
+	if (d->rtx_elapsed >= 64 * SIP_T1) {
 		bye_send(d, "no ACK for the 2xx within 64*T1");
 		return;
 	}
@@ -99,7 +102,8 @@ static void rtx_handler(void *arg)
 
 	/* the last wait ends at 64*T1, where the BYE goes */
 	d->rtx_ival = MIN(2 * d->rtx_ival, SIP_T2);
-	next = (uint32_t)MIN(d->rtx_ival, 64 * SIP_T1 - elapsed);
+	next = MIN(d->rtx_ival, 64 * SIP_T1 - d->rtx_elapsed);
+	d->rtx_wait = next;
 	(void)tq_start(uas_tqs(d->uas), &d->tmr_rtx, next, rtx_handler, d);
 }
 
@@ -120,8 +124,9 @@ static void rtx_start(struct dialog *d, const struct sip_msg *req,
 	sip_reply_addr(&d->dst, req, msg_param_exists(&req->via.params,
 						      "rport", NULL) == 0);
 
-	d->rtx_start = tmr_jiffies();
-	d->rtx_ival  = SIP_T1;
+	d->rtx_elapsed = 0;
+	d->rtx_ival    = SIP_T1;
+	d->rtx_wait    = SIP_T1;
 	(void)tq_start(uas_tqs(d->uas), &d->tmr_rtx, d->rtx_ival, rtx_handler,
 		       d);
 }
