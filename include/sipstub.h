@@ -104,6 +104,9 @@ struct step {
 	size_t bodylen;
 	char *ctype;
 	enum sdp_mode sdp;
+	bool has_code;        /* loader: 'code' given      */
+	bool has_body;        /* loader: 'body' given      */
+	bool body_file;       /* loader: 'body-file' given */
 };
 
 struct rule;

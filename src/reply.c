@@ -198,15 +198,37 @@ static int contact_print(struct re_printf *pf, const struct reply *r,
 }
 
 
-/* RFC 3261 20.40: the Require tags, and at least one */
+struct tagprint {
+	struct re_printf *pf;
+	unsigned n;
+	int err;
+};
+
+
+static bool tag_print_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
+			void *arg)
+{
+	struct tagprint *tp = arg;
+	(void)msg;
+
+	tp->err |= re_hprintf(tp->pf, "%s%r", tp->n++ ? ", " : "",
+			      &hdr->val);
+
+	return false;
+}
+
+
+/* RFC 3261 20.40: every Require tag, and at least one */
 static int unsupported_print(struct re_printf *pf, const struct sip_msg *msg)
 {
-	const struct sip_hdr *hdr = sip_msg_hdr(msg, SIP_HDR_REQUIRE);
+	struct tagprint tp = {pf, 0, 0};
 
-	if (!hdr)
+	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_REQUIRE, tag_print_h, &tp);
+
+	if (!tp.n)
 		return re_hprintf(pf, "100rel");
 
-	return re_hprintf(pf, "%r", &hdr->val);
+	return tp.err;
 }
 
 
@@ -329,6 +351,38 @@ static int success_print(struct re_printf *pf, const struct reply *r)
 }
 
 
+static int user_print(struct re_printf *pf, const struct pl *user)
+{
+	if (!pl_isset(user))
+		return 0;
+
+	return re_hprintf(pf, "%r@", user);
+}
+
+
+/* Responses that create a dialog or refresh its target: RFC 3261
+ * 12.1.1 and 13.3.1.4 (INVITE), RFC 3311 5.2 (UPDATE), RFC 6665 4.2.1
+ * (SUBSCRIBE) */
+static bool needs_contact(const struct reply *r)
+{
+	const struct sip_msg *msg = r->msg;
+	uint16_t sc = r->scode;
+
+	/* no To-tag: no dialog */
+	if (!pl_isset(&msg->to.tag) && !r->totag)
+		return false;
+
+	if (is_invite(msg))
+		return sc > 100 && sc < 300;
+
+	if (!pl_strcmp(&msg->met, "UPDATE") ||
+	    !pl_strcmp(&msg->met, "SUBSCRIBE"))
+		return sc >= 200 && sc < 300;
+
+	return false;
+}
+
+
 /* The headers each code needs to be well formed and useful */
 static int defaults_print(struct re_printf *pf, const struct reply *r)
 {
@@ -344,16 +398,22 @@ static int defaults_print(struct re_printf *pf, const struct reply *r)
 		if (!hdr_overridden(r, "Contact"))
 			err |= redirect_print(pf, r);
 	}
-	else if (is_invite(msg) && sc > 100 && sc < 300 && r->totag) {
-		/* RFC 3261 12.1.1: dialog-creating responses */
+	else if (needs_contact(r)) {
 		if (!hdr_overridden(r, "Contact")) {
-			struct pl user = msg->uri.user;
-
-			err |= re_hprintf(pf, "Contact: <sip:%r@%J%s>\r\n",
-					  pl_isset(&user) ? &user : &pl_null,
+			err |= re_hprintf(pf, "Contact: <sip:%H%J%s>\r\n",
+					  user_print, &msg->uri.user,
 					  r->laddr,
 					  sip_transp_param(msg->tp));
 		}
+	}
+
+	/* RFC 3261 8.2.6.1 */
+	if (sc == 100 && !hdr_overridden(r, "Timestamp")) {
+		const struct sip_hdr *ts;
+
+		ts = sip_msg_hdr(msg, SIP_HDR_TIMESTAMP);
+		if (ts)
+			err |= re_hprintf(pf, "Timestamp: %r\r\n", &ts->val);
 	}
 
 	switch (sc) {
@@ -505,7 +565,8 @@ static int copy_hdrs(struct mbuf *mb, const struct reply *r, bool *rportp)
 	int err = 0;
 
 	/* RFC 3261 12.1.1: Record-Route goes into dialog-creating ones */
-	rec_route = is_invite(msg) && r->scode > 100 && r->scode < 300;
+	rec_route = !pl_isset(&msg->to.tag) && needs_contact(r) &&
+		pl_strcmp(&msg->met, "UPDATE");
 
 	for (le = msg->hdrl.head; le; le = le->next) {
 		const struct sip_hdr *hdr = le->data;
@@ -592,12 +653,15 @@ int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r)
 				    " call <sip:200@%J%s>\r\n", r->laddr,
 				    sip_transp_param(r->msg->tp));
 
-		err |= mbuf_printf(mb, "Content-Type: text/plain\r\n"
-				   "Content-Length: %d\r\n\r\n%s",
+		if (!hdr_overridden(r, "Content-Type"))
+			err |= mbuf_printf(mb, "Content-Type: text/plain\r\n");
+		err |= mbuf_printf(mb, "Content-Length: %d\r\n\r\n%s",
 				   n, body);
 	}
 	else if (r->ctype && r->bodylen) {
-		err |= mbuf_printf(mb, "Content-Type: %s\r\n", r->ctype);
+		if (!hdr_overridden(r, "Content-Type"))
+			err |= mbuf_printf(mb, "Content-Type: %s\r\n",
+					   r->ctype);
 		err |= mbuf_printf(mb, "Content-Length: %zu\r\n\r\n",
 				   r->bodylen);
 		err |= mbuf_write_mem(mb, r->body, r->bodylen);

@@ -44,6 +44,7 @@ struct regex {
 struct hdrmatch {
 	struct le le;
 	char *name;
+	const char *compact;   /* RFC 3261 7.3.3 short form, or NULL */
 	struct regex *re;
 };
 
@@ -201,6 +202,27 @@ static const char *scalar(const yaml_node_t *node)
 }
 
 
+/* A key seen before in the same mapping: report it, once */
+static bool key_dup(struct loader *ld, const yaml_node_t *map,
+		    const yaml_node_pair_t *pair)
+{
+	const char *key = scalar(node_get(ld, pair->key));
+	const yaml_node_pair_t *p;
+
+	for (p = map->data.mapping.pairs.start; key && p < pair; p++) {
+		const char *prev = scalar(node_get(ld, p->key));
+
+		if (prev && !strcmp(prev, key)) {
+			node_err(ld, node_get(ld, pair->key),
+				 "duplicate key '%s'", key);
+			return true;
+		}
+	}
+
+	return false;
+}
+
+
 /* Replace ${var} from the vars: section; run-time names stay */
 static int subst(struct loader *ld, const yaml_node_t *node,
 		 const char *in, char **outp)
@@ -297,7 +319,7 @@ static int duration_parse(const char *s, uint32_t *msp)
 	else
 		return EINVAL;
 
-	if (v < 0 || v > 86400000.0)
+	if (!(v >= 0 && v <= 86400000.0))   /* NaN fails too */
 		return ERANGE;
 
 	*msp = (uint32_t)v;
@@ -378,6 +400,35 @@ static bool method_valid(const char *s)
 }
 
 
+/* Compact forms: RFC 3261 7.3.3, RFC 3265, 3515, 3841, 3892, 4028,
+ * 4474 */
+static const char *compact_name(const char *name)
+{
+	static const struct {
+		const char *name;
+		const char *compact;
+	} tab[] = {
+		{"Accept-Contact", "a"}, {"Allow-Events", "u"},
+		{"Call-ID", "i"}, {"Contact", "m"},
+		{"Content-Encoding", "e"}, {"Content-Length", "l"},
+		{"Content-Type", "c"}, {"Event", "o"}, {"From", "f"},
+		{"Identity", "y"}, {"Identity-Info", "n"},
+		{"Refer-To", "r"}, {"Referred-By", "b"},
+		{"Reject-Contact", "j"}, {"Request-Disposition", "d"},
+		{"Session-Expires", "x"}, {"Subject", "s"},
+		{"Supported", "k"}, {"To", "t"}, {"Via", "v"},
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(tab); i++) {
+		if (!str_casecmp(tab[i].name, name))
+			return tab[i].compact;
+	}
+
+	return NULL;
+}
+
+
 static int regex_compile(struct loader *ld, const yaml_node_t *node,
 			 struct regex **rp)
 {
@@ -407,6 +458,51 @@ static int regex_compile(struct loader *ld, const yaml_node_t *node,
 	*rp = r;
 
 	return 0;
+}
+
+
+/* Call h for each key of a mapping; duplicates are errors, skipped */
+static int mapping_apply(struct loader *ld, yaml_node_t *node,
+			 const char *what,
+			 int (*h)(struct loader *ld, void *obj,
+				  const char *key, yaml_node_t *k,
+				  yaml_node_t *v),
+			 void *obj)
+{
+	yaml_node_pair_t *pair;
+	int err = 0;
+
+	if (node->type != YAML_MAPPING_NODE) {
+		node_err(ld, node, "%s must be a mapping", what);
+		return EBADMSG;
+	}
+
+	for (pair = node->data.mapping.pairs.start;
+	     pair < node->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_get(ld, pair->key);
+		yaml_node_t *v = node_get(ld, pair->value);
+		const char *key = scalar(k);
+		int e;
+
+		if (key_dup(ld, node, pair)) {
+			err = EBADMSG;
+			continue;
+		}
+
+		if (!key) {
+			node_err(ld, k, "keys in %s must be text", what);
+			err = EBADMSG;
+			continue;
+		}
+
+		e = h(ld, obj, key, k, v);
+		if (e == ENOMEM)
+			return e;
+		if (e)
+			err = EBADMSG;
+	}
+
+	return err;
 }
 
 
@@ -458,6 +554,11 @@ static int headers_parse(struct loader *ld, const yaml_node_t *node,
 		yaml_node_t *v = node_get(ld, pair->value);
 		const char *name = scalar(k), *val = scalar(v);
 		struct hdrval *hv;
+
+		if (key_dup(ld, node, pair)) {
+			err = EBADMSG;
+			continue;
+		}
 
 		if (!token_valid(name)) {
 			node_err(ld, k, "bad header name '%s'",
@@ -541,6 +642,8 @@ static int body_file_load(struct loader *ld, const yaml_node_t *node,
 	step->bodylen = fread(step->body, 1, n, f);
 	if (step->bodylen != (size_t)n) {
 		node_err(ld, node, "short read on body file '%s'", full);
+		step->body = mem_deref(step->body);
+		step->bodylen = 0;
 		err = EBADMSG;
 	}
 
@@ -596,14 +699,21 @@ static int step_key(struct loader *ld, struct step *step, const char *key,
 			node_err(ld, v, "'body' must be text");
 			return EBADMSG;
 		}
+		step->has_body = true;
+		if (step->body_file)
+			return 0;  /* reported once the step is read */
 		if (subst(ld, v, s, &step->body))
 			return EBADMSG;
 		step->bodylen = str_len(step->body);
 		return 0;
 	}
 
-	if (!strcmp(key, "body-file"))
+	if (!strcmp(key, "body-file")) {
+		step->body_file = true;
+		if (step->has_body)
+			return 0;  /* reported once the step is read */
 		return body_file_load(ld, v, step);
+	}
 
 	if (!strcmp(key, "content-type")) {
 		if (!s || !strchr(s, '/') || strpbrk(s, "\r\n")) {
@@ -636,11 +746,22 @@ static int step_key(struct loader *ld, struct step *step, const char *key,
 }
 
 
+static int step_h(struct loader *ld, void *obj, const char *key,
+		  yaml_node_t *k, yaml_node_t *v)
+{
+	struct step *step = obj;
+
+	if (!strcmp(key, "code"))
+		step->has_code = true;
+
+	return step_key(ld, step, key, k, v);
+}
+
+
 static int step_parse(struct loader *ld, yaml_node_t *node,
 		      struct list *steps)
 {
 	struct step *step;
-	bool has_code = false;
 	int err = 0;
 
 	step = mem_zalloc(sizeof(*step), step_destructor);
@@ -659,31 +780,18 @@ static int step_parse(struct loader *ld, yaml_node_t *node,
 		return EBADMSG;
 	}
 
-	for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
-	     pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = node_get(ld, pair->key);
-		yaml_node_t *v = node_get(ld, pair->value);
-		const char *key = scalar(k);
-		int e;
+	err = mapping_apply(ld, node, "a step", step_h, step);
+	if (err == ENOMEM)
+		return err;
 
-		if (!key) {
-			node_err(ld, k, "step keys must be text");
-			err = EBADMSG;
-			continue;
-		}
-
-		if (!strcmp(key, "code"))
-			has_code = true;
-
-		e = step_key(ld, step, key, k, v);
-		if (e == ENOMEM)
-			return e;
-		if (e)
-			err = EBADMSG;
+	if (!step->has_code) {
+		node_err(ld, node, "step has no 'code'");
+		err = EBADMSG;
 	}
 
-	if (!has_code) {
-		node_err(ld, node, "step has no 'code'");
+	if (step->has_body && step->body_file) {
+		node_err(ld, node, "'body' and 'body-file' exclude each "
+			 "other");
 		err = EBADMSG;
 	}
 
@@ -862,6 +970,11 @@ static int match_key(struct loader *ld, struct rule *rule, const char *key,
 			yaml_node_t *hk = node_get(ld, pair->key);
 			struct hdrmatch *hm;
 
+			if (key_dup(ld, v, pair)) {
+				err = EBADMSG;
+				continue;
+			}
+
 			if (!token_valid(scalar(hk))) {
 				node_err(ld, hk, "bad header name");
 				err = EBADMSG;
@@ -874,6 +987,7 @@ static int match_key(struct loader *ld, struct rule *rule, const char *key,
 
 			list_append(&rule->hdrm, &hm->le, hm);
 			err |= str_dup(&hm->name, scalar(hk));
+			hm->compact = compact_name(scalar(hk));
 			if (regex_compile(ld, node_get(ld, pair->value),
 					  &hm->re))
 				err = EBADMSG;
@@ -915,55 +1029,6 @@ static int match_key(struct loader *ld, struct rule *rule, const char *key,
 		 "user-regex, headers, nth, per, in-dialog)", key);
 
 	return EBADMSG;
-}
-
-
-static int mapping_apply(struct loader *ld, yaml_node_t *node,
-			 const char *what,
-			 int (*h)(struct loader *ld, void *obj,
-				  const char *key, yaml_node_t *k,
-				  yaml_node_t *v),
-			 void *obj)
-{
-	yaml_node_pair_t *pair;
-	int err = 0;
-
-	if (node->type != YAML_MAPPING_NODE) {
-		node_err(ld, node, "%s must be a mapping", what);
-		return EBADMSG;
-	}
-
-	for (pair = node->data.mapping.pairs.start;
-	     pair < node->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = node_get(ld, pair->key);
-		yaml_node_t *v = node_get(ld, pair->value);
-		const char *key = scalar(k);
-		int e;
-
-		for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
-		     key && p < pair; p++) {
-			const char *prev = scalar(node_get(ld, p->key));
-
-			if (prev && !strcmp(prev, key)) {
-				node_err(ld, k, "duplicate key '%s'", key);
-				err = EBADMSG;
-			}
-		}
-
-		if (!key) {
-			node_err(ld, k, "keys in %s must be text", what);
-			err = EBADMSG;
-			continue;
-		}
-
-		e = h(ld, obj, key, k, v);
-		if (e == ENOMEM)
-			return e;
-		if (e)
-			err = EBADMSG;
-	}
-
-	return err;
 }
 
 
@@ -1089,6 +1154,11 @@ static int vars_parse(struct loader *ld, yaml_node_t *node)
 		const char *name = scalar(k), *val = scalar(v);
 		struct hdrval *var;
 
+		if (key_dup(ld, node, pair)) {
+			err = EBADMSG;
+			continue;
+		}
+
 		if (!token_valid(name) || !val) {
 			node_err(ld, k, "a variable is a name and a text "
 				 "value");
@@ -1120,7 +1190,6 @@ static int doc_parse(struct loader *ld)
 {
 	yaml_node_t *root = yaml_document_get_root_node(ld->doc);
 	yaml_node_pair_t *pair;
-	yaml_node_t *rules = NULL;
 	int err = 0;
 
 	if (!root)
@@ -1137,8 +1206,10 @@ static int doc_parse(struct loader *ld)
 	     pair < root->data.mapping.pairs.top; pair++) {
 		const char *key = scalar(node_get(ld, pair->key));
 
-		if (key && !strcmp(key, "vars"))
+		if (key && !strcmp(key, "vars")) {
 			err |= vars_parse(ld, node_get(ld, pair->value));
+			break;
+		}
 	}
 
 	for (pair = root->data.mapping.pairs.start;
@@ -1154,16 +1225,15 @@ static int doc_parse(struct loader *ld)
 			continue;
 		}
 
+		if (key_dup(ld, root, pair)) {
+			err = EBADMSG;
+			continue;
+		}
+
 		if (!strcmp(key, "vars"))
 			continue;
 
 		if (!strcmp(key, "rules")) {
-			if (rules) {
-				node_err(ld, k, "duplicate key 'rules'");
-				err = EBADMSG;
-				continue;
-			}
-			rules = v;
 			if (v->type != YAML_SEQUENCE_NODE) {
 				node_err(ld, v, "'rules' must be a list");
 				err = EBADMSG;
@@ -1190,6 +1260,33 @@ static int doc_parse(struct loader *ld)
 	}
 
 	return err;
+}
+
+
+/* One document per file: a second one would go unread */
+static void extra_doc_check(struct loader *ld, yaml_parser_t *parser)
+{
+	yaml_document_t doc;
+	yaml_node_t *root;
+
+	if (!yaml_parser_load(parser, &doc)) {
+		char msg[256];
+
+		(void)re_snprintf(msg, sizeof(msg), "YAML: %s",
+				  parser->problem ? parser->problem : "error");
+		++ld->nerr;
+		if (ld->errh)
+			ld->errh(ld->file, parser->problem_mark.line + 1,
+				 parser->problem_mark.column + 1, msg,
+				 ld->arg);
+		return;
+	}
+
+	root = yaml_document_get_root_node(&doc);
+	if (root)
+		node_err(ld, root, "only one YAML document per scenario file");
+
+	yaml_document_delete(&doc);
 }
 
 
@@ -1288,10 +1385,14 @@ int scenario_load_buf(struct scenario *scn, const char *name,
 	}
 
 	err = doc_parse(&ld);
+	yaml_document_delete(&doc);
+
+	if (err != ENOMEM)
+		extra_doc_check(&ld, &parser);
+
 	if (!err && ld.nerr)
 		err = EBADMSG;
 
-	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 
  out:
@@ -1387,6 +1488,9 @@ static bool regex_match_pl(const struct regex *r, const struct pl *pl)
 	char *dyn = NULL;
 	bool match;
 
+	if (!pl->p)
+		return 0 == regexec(&r->re, "", 0, NULL, 0);
+
 	if (pl->l < sizeof(buf)) {
 		memcpy(buf, pl->p, pl->l);
 		buf[pl->l] = '\0';
@@ -1442,7 +1546,10 @@ static bool criteria_match(const struct rule *rule, const struct sip_msg *msg)
 		const struct hdrmatch *hm = le->data;
 
 		if (!sip_msg_xhdr_apply(msg, true, hm->name, hdr_regex_h,
-					hm->re))
+					hm->re) &&
+		    !(hm->compact &&
+		      sip_msg_xhdr_apply(msg, true, hm->compact, hdr_regex_h,
+					 hm->re)))
 			return false;
 	}
 

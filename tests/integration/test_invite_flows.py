@@ -1,0 +1,532 @@
+"""INVITE flows of issue 3 ("Protocol correctness"): the 2xx/ACK/BYE call,
+CANCEL, retransmitted INVITEs, a 2xx whose ACK never comes, 199 with two
+early dialogs, in-dialog requests and requests for no dialog, and a call
+over IPv6.
+
+SIPp drives the flows over UDP and TCP; raw UDP messages do the checks
+that need exact control (retransmissions, timing, unknown dialogs).
+"""
+import re
+import shutil
+import socket
+import tempfile
+import time
+import unittest
+
+from harness import (Sipstub, SipstubTestCase, UdpClient, event_time,
+                     free_port, header, recv_until, request, response_to,
+                     run_sipp, sipp_inf, status, to_tag, SANITIZER_MARKS)
+
+SDP_OFFER = "\r\n".join([
+    "v=0",
+    "o=- 1 1 IN IP4 127.0.0.1",
+    "s=-",
+    "c=IN IP4 127.0.0.1",
+    "t=0 0",
+    "m=audio 40000 RTP/AVP 0 8 101",
+    "a=rtpmap:0 PCMU/8000",
+    "a=rtpmap:8 PCMA/8000",
+    "a=rtpmap:101 telephone-event/8000",
+    "",
+])
+
+T1 = 0.5
+
+
+def tp_name(transport):
+    return "UDP" if transport.startswith("u") else "TCP"
+
+
+def first_line(msg):
+    return (msg or "").split("\r\n", 1)[0]
+
+
+def method_of(msg):
+    """Method of a request text, None for a response."""
+    m = re.match(r"([A-Z]+) \S+ SIP/2\.0$", first_line(msg))
+    return m.group(1) if m else None
+
+
+class FlowTestCase(SipstubTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.c = UdpClient()
+        self.dest = ("127.0.0.1", self.stub.port)
+        self.tmp = tempfile.mkdtemp(prefix="sipstub-flows-")
+
+    def tearDown(self):
+        self.c.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        super().tearDown()
+
+    def uri(self, user):
+        return "sip:%s@127.0.0.1:%d" % (user, self.stub.port)
+
+    def send(self, text):
+        self.c.send(text, self.dest)
+
+    def sipp(self, xml, transport, service=None, inf=None, timeout=30):
+        extra = []
+        if inf is not None:
+            extra += ["-inf", sipp_inf(inf, self.tmp)]
+        rc, out = run_sipp(xml, self.stub.addr, transport, timeout=timeout,
+                           service=service, extra=extra)
+        self.assertEqual(rc, 0, "SIPp %s %s:\n%s" % (xml, transport, out))
+
+    def out_responses(self, method, **kw):
+        return [e for e in self.stub.sip(dir="out", kind="response",
+                                         method=method, **kw)]
+
+    def in_requests(self, method, **kw):
+        return self.stub.sip(dir="in", kind="request", method=method, **kw)
+
+
+class CallFlows(FlowTestCase):
+    """INVITE sip:alice@: 100, 180, 200 with SDP after the ring, ACK,
+    BYE, 200."""
+
+    def call(self, transport):
+        tp = tp_name(transport)
+        self.sipp("uac_call.xml", transport, service="alice")
+        invites = self.in_requests("INVITE")
+        self.assertEqual(len(invites), 1, "INVITE handled once")
+        self.assertEqual(invites[0]["transport"], tp)
+        resps = self.out_responses("INVITE")
+        codes = [r["code"] for r in resps]
+        self.assertEqual(codes[:3], [100, 180, 200])
+        # over UDP the 200 may be retransmitted before the ACK arrives
+        self.assertEqual(set(codes[3:]) - {200}, set())
+        r100, r180, r200 = resps[:3]
+        self.assertEqual(r180["reason"], "Ringing")
+        self.assertEqual(r200["reason"], "OK")
+        self.assertIsNone(r100.get("to_tag"))
+        self.assertTrue(r180.get("to_tag"))
+        self.assertEqual(r200["to_tag"], r180["to_tag"],
+                         "the 200 must confirm the 180's early dialog")
+        # "200 OK with an SDP answer after a short ring" (~1 s)
+        self.assertGreaterEqual(event_time(r200) - event_time(r180), 0.5)
+        self.assertEqual(len(self.in_requests("ACK")), 1)
+        self.assertEqual(self.out_responses("ACK"), [])
+        byes = self.out_responses("BYE")
+        self.assertEqual([(r["code"], r["reason"]) for r in byes],
+                         [(200, "OK")])
+        self.assertEqual(byes[0]["to_tag"], r200["to_tag"])
+
+    def test_call_udp(self):
+        self.call("u1")
+
+    def test_call_tcp(self):
+        self.call("t1")
+
+    def in_dialog(self, transport):
+        self.sipp("uac_indialog.xml", transport, service="alice")
+        invites = self.in_requests("INVITE")
+        self.assertEqual(len(invites), 2)
+        self.assertIsNone(invites[0].get("to_tag"))
+        self.assertTrue(invites[1].get("to_tag"))
+        final = [r for r in self.out_responses("INVITE") if r["code"] >= 200]
+        self.assertEqual({(r["cseq"], r["code"]) for r in final},
+                         {(1, 200), (2, 200)})
+        self.assertEqual({r["to_tag"] for r in final}, {invites[1]["to_tag"]})
+        for method in ("INFO", "UPDATE", "BYE"):
+            with self.subTest(method=method):
+                resps = self.out_responses(method)
+                self.assertEqual([(r["code"], r["reason"]) for r in resps],
+                                 [(200, "OK")])
+                self.assertEqual(resps[0]["to_tag"], invites[1]["to_tag"])
+
+    def test_in_dialog_udp(self):
+        self.in_dialog("u1")
+
+    def test_in_dialog_tcp(self):
+        self.in_dialog("t1")
+
+
+class CancelFlows(FlowTestCase):
+
+    def cancel(self, transport):
+        self.sipp("invite_ringing.xml", transport, inf=["180"])
+        self.assertEqual(
+            [(r["code"], r["reason"]) for r in self.out_responses("CANCEL")],
+            [(200, "OK")])
+        acks = self.in_requests("ACK")
+        self.assertEqual(len(acks), 1)
+        # the ACK of the 487 is absorbed by the INVITE transaction: no
+        # response to it, and the 487 is not retransmitted after it
+        time.sleep(2 * T1 + 0.2)
+        self.assertEqual(self.out_responses("ACK"), [])
+        r487 = self.out_responses("INVITE", code=487)
+        self.assertEqual(len(r487), 1, r487)
+        self.assertEqual(r487[0]["reason"], "Request Terminated")
+        self.assertLessEqual(event_time(r487[0]), event_time(acks[0]))
+        self.assertEqual([r["code"] for r in self.out_responses("INVITE")],
+                         [100, 180, 487])
+
+    def test_cancel_udp(self):
+        self.cancel("u1")
+
+    def test_cancel_tcp(self):
+        self.cancel("t1")
+
+    def test_cancel_without_transaction(self):
+        self.send(request("CANCEL", self.uri("180"), self.c.port,
+                          branch="z9hG4bK-no-such-invite"))
+        resp = self.c.recv(3.0)
+        self.assertEqual(first_line(resp),
+                         "SIP/2.0 481 Call/Transaction Does Not Exist")
+        self.assertEqual(header(resp, "CSeq"), ["1 CANCEL"])
+        self.assertEqual(self.c.recv_all(0.5), [])
+
+    def test_cancel_raw_ack_absorbed(self):
+        branch, callid = "z9hG4bK-cancel-raw", "cancel-raw@127.0.0.1"
+        self.send(request("INVITE", self.uri("180"), self.c.port,
+                          branch=branch, callid=callid, body=SDP_OFFER))
+        msgs, r180 = recv_until(self.c, lambda m: status(m) == 180)
+        self.assertEqual([status(m) for m in msgs], [100, 180])
+        self.send(request("CANCEL", self.uri("180"), self.c.port,
+                          branch=branch, callid=callid))
+        msgs, r487 = recv_until(self.c, lambda m: status(m) == 487)
+        self.assertEqual([status(m) for m in msgs], [200, 487])
+        self.assertEqual(header(msgs[0], "CSeq"), ["1 CANCEL"])
+        self.assertEqual(header(r487, "CSeq"), ["1 INVITE"])
+        self.assertEqual(to_tag(r487), to_tag(r180))
+        self.send(request("ACK", self.uri("180"), self.c.port,
+                          branch=branch, callid=callid,
+                          to_tag=to_tag(r487)))
+        # nothing answers the ACK; no 487 retransmission follows it
+        self.assertEqual(self.c.recv_all(2 * T1 + 0.5), [])
+
+
+class Retransmissions(FlowTestCase):
+
+    def test_retransmitted_invite_while_pending(self):
+        """A copy of a ringing INVITE gets the last response (the 180)
+        again; the INVITE is handled once (one 180, one 200, one
+        dialog)."""
+        branch, callid = "z9hG4bK-rtx-pending", "rtx-pending@127.0.0.1"
+        invite = request("INVITE", self.uri("alice"), self.c.port,
+                         branch=branch, callid=callid, body=SDP_OFFER)
+        self.send(invite)
+        msgs, r180 = recv_until(self.c, lambda m: status(m) == 180)
+        self.assertEqual([status(m) for m in msgs], [100, 180])
+        self.send(invite)
+        again = self.c.recv(0.8)
+        self.assertEqual(first_line(again), "SIP/2.0 180 Ringing")
+        self.assertEqual(to_tag(again), to_tag(r180))
+        self.assertEqual(header(again, "Via"), header(r180, "Via"))
+        msgs, r200 = recv_until(self.c, lambda m: status(m) == 200)
+        self.assertEqual([status(m) for m in msgs], [200])
+        self.assertEqual(to_tag(r200), to_tag(r180))
+        tag = to_tag(r200)
+        self.send(request("ACK", self.uri("alice"), self.c.port,
+                          callid=callid, to_tag=tag))
+        # nothing more: no second 100/180/200 from a second handling
+        self.assertEqual(self.c.recv_all(1.5), [])
+        self.assertEqual(len(self.in_requests("INVITE")), 2)
+        self.assertEqual([r["code"] for r in self.out_responses("INVITE")],
+                         [100, 180, 180, 200])
+        self.assertEqual({r["to_tag"] for r in self.out_responses("INVITE")
+                          if r["code"] > 100}, {tag})
+        # one dialog: BYE ends it, a second BYE finds none
+        self.send(request("BYE", self.uri("alice"), self.c.port,
+                          callid=callid, cseq=2, to_tag=tag))
+        self.assertEqual(first_line(self.c.recv(3.0)), "SIP/2.0 200 OK")
+        self.send(request("BYE", self.uri("alice"), self.c.port,
+                          callid=callid, cseq=3, to_tag=tag))
+        self.assertEqual(status(self.c.recv(3.0)), 481)
+
+    def test_retransmitted_invite_gets_100_again(self):
+        """INVITE sip:100@ (a hung server): each copy gets the 100
+        again, and one CANCEL ends the one transaction."""
+        branch, callid = "z9hG4bK-rtx-100", "rtx-100@127.0.0.1"
+        invite = request("INVITE", self.uri("100"), self.c.port,
+                         branch=branch, callid=callid, body=SDP_OFFER)
+        self.send(invite)
+        self.assertEqual(first_line(self.c.recv(3.0)), "SIP/2.0 100 Trying")
+        for _ in range(2):
+            self.send(invite)
+            self.assertEqual(first_line(self.c.recv(3.0)),
+                             "SIP/2.0 100 Trying")
+        self.assertEqual(self.c.recv_all(0.5), [])
+        self.send(request("CANCEL", self.uri("100"), self.c.port,
+                          branch=branch, callid=callid))
+        msgs, r487 = recv_until(self.c, lambda m: status(m) == 487)
+        self.assertEqual([status(m) for m in msgs], [200, 487])
+        self.send(request("ACK", self.uri("100"), self.c.port, branch=branch,
+                          callid=callid, to_tag=to_tag(r487)))
+        self.assertEqual(self.c.recv_all(2 * T1 + 0.3), [])
+        self.assertEqual(len(self.in_requests("INVITE")), 3)
+        self.assertEqual([r["code"] for r in self.out_responses("INVITE")],
+                         [100, 100, 100, 487])
+
+    def test_retransmitted_invite_after_2xx(self):
+        """RFC 3261 17.2.1 with RFC 6026: a copy of the INVITE that
+        arrives after the 2xx is not handled again."""
+        branch, callid = "z9hG4bK-rtx-2xx", "rtx-2xx@127.0.0.1"
+        invite = request("INVITE", self.uri("200"), self.c.port,
+                         branch=branch, callid=callid, body=SDP_OFFER)
+        self.send(invite)
+        msgs, r200 = recv_until(self.c, lambda m: status(m) == 200)
+        self.assertIsNotNone(r200, msgs)
+        tag = to_tag(r200)
+        self.send(invite)
+        # nothing answers the copy (the 2xx retransmission is at T1)
+        self.assertEqual(self.c.recv_all(0.25), [])
+        self.send(request("ACK", self.uri("200"), self.c.port,
+                          callid=callid, to_tag=tag))
+        self.assertEqual(self.c.recv_all(2 * T1 + 0.5), [],
+                         "2xx retransmitted after the ACK")
+        self.assertEqual(len(self.in_requests("INVITE")), 2)
+        self.assertEqual([r["code"] for r in self.out_responses("INVITE")],
+                         [100, 200])
+        self.send(request("BYE", self.uri("200"), self.c.port,
+                          callid=callid, cseq=2, to_tag=tag))
+        self.assertEqual(first_line(self.c.recv(3.0)), "SIP/2.0 200 OK")
+
+    def test_retransmitted_invite_after_final(self):
+        """A copy of the INVITE after a non-2xx final gets that final
+        again (RFC 3261 17.2.1, Completed state)."""
+        branch, callid = "z9hG4bK-rtx-486", "rtx-486@127.0.0.1"
+        invite = request("INVITE", self.uri("486"), self.c.port,
+                         branch=branch, callid=callid)
+        self.send(invite)
+        msgs, r486 = recv_until(self.c, lambda m: status(m) == 486)
+        self.assertEqual([status(m) for m in msgs], [100, 486])
+        self.send(invite)
+        again = self.c.recv(2.0)
+        self.assertEqual(first_line(again), "SIP/2.0 486 Busy Here")
+        self.assertEqual(to_tag(again), to_tag(r486))
+        self.send(request("ACK", self.uri("486"), self.c.port,
+                          branch=branch, callid=callid,
+                          to_tag=to_tag(r486)))
+        self.assertEqual(self.c.recv_all(2 * T1 + 0.3), [])
+        self.assertEqual([r["code"] for r in self.out_responses("INVITE")],
+                         [100, 486, 486])
+
+    def test_2xx_without_ack_then_bye(self):
+        """The 2xx is retransmitted at T1, 2*T1, ... up to T2 until the
+        ACK; without one, after 64*T1 the dialog ends with a BYE."""
+        callid = "no-ack@127.0.0.1"
+        self.send(request("INVITE", self.uri("200"), self.c.port,
+                          callid=callid, body=SDP_OFFER))
+        times, tags, bye = [], set(), None
+        deadline = time.monotonic() + 64 * T1 + 12
+        while time.monotonic() < deadline:
+            m = self.c.recv(deadline - time.monotonic())
+            if m is None:
+                break
+            if status(m) == 200:
+                times.append(time.monotonic())
+                tags.add(to_tag(m))
+            elif method_of(m) == "BYE":
+                bye = m
+                bye_at = time.monotonic()
+                break
+        self.assertIsNotNone(bye, "no BYE after 64*T1 without ACK "
+                             "(%d 200s seen)" % len(times))
+        self.assertEqual(len(tags), 1)
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        self.assertGreaterEqual(len(gaps), 5, gaps)
+        # T1, 2*T1, 4*T1, then capped at T2 = 4 s; generous bounds
+        self.assertTrue(0.2 <= gaps[0] <= 1.5, gaps)
+        for a, b in zip(gaps[:3], gaps[1:3]):
+            self.assertTrue(1.4 <= b / a <= 2.8, gaps)
+        for g in gaps[3:]:
+            self.assertTrue(2.5 <= g <= 6.0, gaps)
+        self.assertTrue(64 * T1 - 2 <= bye_at - times[0] <= 64 * T1 + 8,
+                        bye_at - times[0])
+        # the BYE goes to our Contact, inside the dialog of the 200
+        self.assertEqual(first_line(bye),
+                         "BYE sip:test@127.0.0.1:%d SIP/2.0" % self.c.port)
+        self.assertEqual(header(bye, "Call-ID"), [callid])
+        self.assertIn("tag=t%d" % self.c.port, header(bye, "To")[0])
+        self.assertIn("tag=%s" % tags.pop(), header(bye, "From")[0])
+        self.send(response_to(bye, 200, "OK"))
+        self.stub.wait_event(lambda e: e.get("event") == "sip" and
+                             e["dir"] == "in" and e.get("code") == 200 and
+                             e.get("method") == "BYE", timeout=5)
+        self.assertTrue(self.stub.wait_event(
+            lambda e: e.get("event") == "hangup", timeout=1))
+        # and nothing after the answered BYE
+        self.assertEqual(self.c.recv_all(1.5), [])
+
+
+class EarlyDialogs199(FlowTestCase):
+    """RFC 6228: two early dialogs, 199 ends the first."""
+
+    def sipp_199(self, transport):
+        self.sipp("uac_199.xml", transport)
+        resps = self.out_responses("INVITE")
+        self.assertEqual([r["code"] for r in resps],
+                         [100, 180, 180, 199, 487])
+        r180a, r180b, r199, r487 = resps[1:]
+        self.assertTrue(r180a.get("to_tag") and r180b.get("to_tag"))
+        self.assertNotEqual(r180a["to_tag"], r180b["to_tag"])
+        self.assertEqual(r199["to_tag"], r180a["to_tag"])
+        self.assertEqual(r199["reason"], "Early Dialog Terminated")
+        self.assertEqual([r["code"] for r in self.out_responses("CANCEL")],
+                         [200])
+        # the call rang on B when it was cancelled; A had ended
+        self.assertEqual(r487["to_tag"], r180b["to_tag"],
+                         "the 487 must end early dialog B; A was already "
+                         "ended by the 199")
+
+    def test_199_udp(self):
+        self.sipp_199("u1")
+
+    def test_199_tcp(self):
+        self.sipp_199("t1")
+
+    def raw_199(self, supported):
+        branch = "z9hG4bK-199-%s" % supported
+        callid = "199-%s@127.0.0.1" % supported
+        hdrs = ["Supported: 199"] if supported else []
+        self.send(request("INVITE", self.uri("199"), self.c.port,
+                          branch=branch, callid=callid, headers=hdrs,
+                          body=SDP_OFFER))
+        msgs = self.c.recv_all(1.0)
+        return branch, callid, msgs
+
+    def cancel(self, branch, callid):
+        self.send(request("CANCEL", self.uri("199"), self.c.port,
+                          branch=branch, callid=callid))
+        msgs, r487 = recv_until(self.c, lambda m: status(m) == 487)
+        self.assertEqual([status(m) for m in msgs], [200, 487])
+        self.send(request("ACK", self.uri("199"), self.c.port,
+                          branch=branch, callid=callid,
+                          to_tag=to_tag(r487)))
+        return r487
+
+    def test_199_supported_headers(self):
+        branch, callid, msgs = self.raw_199(True)
+        self.assertEqual([status(m) for m in msgs], [100, 180, 180, 199])
+        a, b = to_tag(msgs[1]), to_tag(msgs[2])
+        self.assertTrue(a and b)
+        self.assertNotEqual(a, b)
+        r199 = msgs[3]
+        self.assertEqual(first_line(r199),
+                         "SIP/2.0 199 Early Dialog Terminated")
+        self.assertEqual(to_tag(r199), a)
+        reason = header(r199, "Reason")
+        self.assertEqual(len(reason), 1, reason)
+        self.assertRegex(reason[0], r"^(SIP|Q\.850)\s*;\s*cause=\d+")
+        # each early dialog has its own Contact
+        self.assertTrue(header(msgs[1], "Contact"))
+        self.assertTrue(header(msgs[2], "Contact"))
+        r487 = self.cancel(branch, callid)
+        self.assertEqual(to_tag(r487), b, "the 487 must end early dialog "
+                         "B; A was already ended by the 199")
+
+    def test_199_unsupported_not_sent_and_logged(self):
+        branch, callid, msgs = self.raw_199(False)
+        self.assertEqual([status(m) for m in msgs], [100, 180, 180])
+        self.assertNotEqual(to_tag(msgs[1]), to_tag(msgs[2]))
+        ev = self.stub.wait_event(
+            lambda e: e.get("event") == "warning" and
+            "199" in e.get("message", ""), timeout=3)
+        self.assertEqual(ev.get("call_id"), callid)
+        self.assertEqual(self.out_responses("INVITE", code=199), [])
+        self.cancel(branch, callid)
+
+
+class NoDialog(FlowTestCase):
+    """Requests for dialogs that do not exist get 481."""
+
+    def expect_481(self, text):
+        self.send(text)
+        resp = self.c.recv(3.0)
+        self.assertEqual(first_line(resp),
+                         "SIP/2.0 481 Call/Transaction Does Not Exist")
+        return resp
+
+    def test_bye_outside_dialog(self):
+        self.expect_481(request("BYE", self.uri("alice"), self.c.port,
+                                cseq=2))
+        self.expect_481(request("BYE", self.uri("alice"), self.c.port,
+                                cseq=2, to_tag="no-such-dialog"))
+
+    def test_info_update_unknown_dialog(self):
+        for method in ("INFO", "UPDATE"):
+            with self.subTest(method=method):
+                resp = self.expect_481(request(
+                    method, self.uri("alice"), self.c.port, cseq=2,
+                    to_tag="no-such-dialog"))
+                self.assertEqual(header(resp, "CSeq"), ["2 %s" % method])
+
+    def test_wrong_to_tag_on_existing_call(self):
+        callid = "wrong-tag@127.0.0.1"
+        self.send(request("INVITE", self.uri("200"), self.c.port,
+                          callid=callid, body=SDP_OFFER))
+        msgs, r200 = recv_until(self.c, lambda m: status(m) == 200)
+        self.assertIsNotNone(r200, msgs)
+        tag = to_tag(r200)
+        self.send(request("ACK", self.uri("200"), self.c.port, callid=callid,
+                          to_tag=tag))
+        cseq = 2
+        for method in ("INFO", "UPDATE", "BYE"):
+            with self.subTest(method=method):
+                self.expect_481(request(method, self.uri("200"),
+                                        self.c.port, callid=callid,
+                                        cseq=cseq, to_tag=tag + "x"))
+            cseq += 1
+        # the real dialog still works
+        self.send(request("INFO", self.uri("200"), self.c.port,
+                          callid=callid, cseq=cseq, to_tag=tag))
+        self.assertEqual(first_line(self.c.recv(3.0)), "SIP/2.0 200 OK")
+        self.send(request("BYE", self.uri("200"), self.c.port,
+                          callid=callid, cseq=cseq + 1, to_tag=tag))
+        self.assertEqual(first_line(self.c.recv(3.0)), "SIP/2.0 200 OK")
+
+
+def ipv6_usable():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        try:
+            s.bind(("::1", 0))
+        finally:
+            s.close()
+        return True
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(ipv6_usable(), "::1 is not usable here")
+class Ipv6Call(unittest.TestCase):
+
+    def setUp(self):
+        self.stub = Sipstub(host="::1")
+
+    def tearDown(self):
+        code, err = self.stub.stop()
+        try:
+            for mark in SANITIZER_MARKS:
+                self.assertNotIn(mark, err, "sanitizer/leak report:\n" + err)
+            self.assertEqual(code, 0, "sipstub exit code %d:\n%s" %
+                             (code, err))
+        finally:
+            self.stub.close()
+
+    def call(self, transport):
+        # the later -i/-p override run_sipp's IPv4 defaults
+        rc, out = run_sipp("uac_call.xml", self.stub.addr, transport,
+                           service="alice",
+                           extra=["-i", "::1", "-p", str(free_port("::1"))])
+        self.assertEqual(rc, 0, out)
+        tp = tp_name(transport)
+        codes = [e["code"] for e in self.stub.sip(dir="out", method="INVITE",
+                                                  transport=tp)]
+        self.assertEqual(codes[:3], [100, 180, 200])
+        byes = self.stub.sip(dir="out", method="BYE", transport=tp)
+        self.assertEqual([e["code"] for e in byes], [200])
+        self.assertTrue(byes[0]["src"].startswith("[::1]:"), byes[0])
+
+    def test_call_udp6(self):
+        self.call("u1")
+
+    def test_call_tcp6(self):
+        self.call("t1")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,1588 @@
+/**
+ * @file test_reply.c  Unit tests: status-code table and response builder
+ *
+ * Copyright (C) 2026 The sipstub authors
+ */
+#include <strings.h>
+#include "unit.h"
+
+
+/* --- the status-code table --- */
+
+/*
+ * Every code of ../shared/reference/sip-responses-overview.de.txt with
+ * the phrase of the IANA registry where the two differ (181, 405, 414,
+ * 437, 486), plus 425 and 608 of the registry.
+ */
+static const struct {
+	uint16_t scode;
+	const char *reason;
+} registry[] = {
+	{100, "Trying"},
+	{180, "Ringing"},
+	{181, "Call Is Being Forwarded"},
+	{182, "Queued"},
+	{183, "Session Progress"},
+	{199, "Early Dialog Terminated"},
+	{200, "OK"},
+	{202, "Accepted"},
+	{204, "No Notification"},
+	{300, "Multiple Choices"},
+	{301, "Moved Permanently"},
+	{302, "Moved Temporarily"},
+	{305, "Use Proxy"},
+	{380, "Alternative Service"},
+	{400, "Bad Request"},
+	{401, "Unauthorized"},
+	{402, "Payment Required"},
+	{403, "Forbidden"},
+	{404, "Not Found"},
+	{405, "Method Not Allowed"},
+	{406, "Not Acceptable"},
+	{407, "Proxy Authentication Required"},
+	{408, "Request Timeout"},
+	{409, "Conflict"},
+	{410, "Gone"},
+	{411, "Length Required"},
+	{412, "Conditional Request Failed"},
+	{413, "Request Entity Too Large"},
+	{414, "Request-URI Too Long"},
+	{415, "Unsupported Media Type"},
+	{416, "Unsupported URI Scheme"},
+	{417, "Unknown Resource-Priority"},
+	{420, "Bad Extension"},
+	{421, "Extension Required"},
+	{422, "Session Interval Too Small"},
+	{423, "Interval Too Brief"},
+	{424, "Bad Location Information"},
+	{425, "Bad Alert Message"},
+	{428, "Use Identity Header"},
+	{429, "Provide Referrer Identity"},
+	{430, "Flow Failed"},
+	{433, "Anonymity Disallowed"},
+	{436, "Bad Identity Info"},
+	{437, "Unsupported Credential"},
+	{438, "Invalid Identity Header"},
+	{439, "First Hop Lacks Outbound Support"},
+	{440, "Max-Breadth Exceeded"},
+	{469, "Bad Info Package"},
+	{470, "Consent Needed"},
+	{480, "Temporarily Unavailable"},
+	{481, "Call/Transaction Does Not Exist"},
+	{482, "Loop Detected"},
+	{483, "Too Many Hops"},
+	{484, "Address Incomplete"},
+	{485, "Ambiguous"},
+	{486, "Busy Here"},
+	{487, "Request Terminated"},
+	{488, "Not Acceptable Here"},
+	{489, "Bad Event"},
+	{491, "Request Pending"},
+	{493, "Undecipherable"},
+	{494, "Security Agreement Required"},
+	{500, "Server Internal Error"},
+	{501, "Not Implemented"},
+	{502, "Bad Gateway"},
+	{503, "Service Unavailable"},
+	{504, "Server Time-out"},
+	{505, "Version Not Supported"},
+	{513, "Message Too Large"},
+	{555, "Push Notification Service Not Supported"},
+	{580, "Precondition Failure"},
+	{600, "Busy Everywhere"},
+	{603, "Decline"},
+	{604, "Does Not Exist Anywhere"},
+	{606, "Not Acceptable"},
+	{607, "Unwanted"},
+	{608, "Rejected"},
+};
+
+
+static const char *registry_reason(uint16_t scode)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(registry); ++i) {
+		if (registry[i].scode == scode)
+			return registry[i].reason;
+	}
+
+	return NULL;
+}
+
+
+static int check_reason_registered(void)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < ARRAY_SIZE(registry); ++i) {
+		uint16_t sc = registry[i].scode;
+
+		if (!reply_registered(sc)) {
+			print_error("%u is not registered\n", sc);
+			err = EINVAL;
+		}
+
+		if (unit_strcmp(registry[i].reason, reply_reason(sc))) {
+			print_error("%u: expected \"%s\", got \"%s\"\n", sc,
+				    registry[i].reason, reply_reason(sc));
+			err = EINVAL;
+		}
+	}
+
+	return err;
+}
+
+
+/* Codes no RFC defines get the phrase of their class */
+static int check_reason_class(void)
+{
+	static const char *class[] = {
+		NULL, "Provisional", "Success", "Redirection",
+		"Client Error", "Server Error", "Global Failure",
+	};
+	uint16_t sc;
+	int err = 0;
+
+	TEST_STRCMP("Provisional", reply_reason(150));
+	TEST_STRCMP("Success", reply_reason(299));
+	TEST_STRCMP("Redirection", reply_reason(399));
+	TEST_STRCMP("Client Error", reply_reason(499));
+	TEST_STRCMP("Client Error", reply_reason(426));
+	TEST_STRCMP("Server Error", reply_reason(599));
+	TEST_STRCMP("Global Failure", reply_reason(699));
+	TEST_STRCMP("Global Failure", reply_reason(605));
+	TEST_ASSERT(!reply_registered(150));
+	TEST_ASSERT(!reply_registered(299));
+	TEST_ASSERT(!reply_registered(499));
+	TEST_ASSERT(!reply_registered(0));
+	TEST_ASSERT(!reply_registered(700));
+
+	/* exactly the registry is registered, every code has a phrase */
+	for (sc = 100; sc <= 699; ++sc) {
+		const char *reason = registry_reason(sc);
+
+		if (reply_registered(sc) != (reason != NULL)) {
+			print_error("%u: registered is %d\n", sc,
+				    reply_registered(sc));
+			err = EINVAL;
+		}
+
+		if (!reason && unit_strcmp(class[sc / 100],
+					   reply_reason(sc))) {
+			print_error("%u: expected \"%s\", got \"%s\"\n", sc,
+				    class[sc / 100], reply_reason(sc));
+			err = EINVAL;
+		}
+	}
+
+	TEST_ASSERT(reply_reason(99) != NULL);
+	TEST_ASSERT(reply_reason(700) != NULL);
+
+ out:
+	return err;
+}
+
+
+static int check_known_method(void)
+{
+	static const char *known[] = {
+		"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
+		"MESSAGE", "INFO", "UPDATE", "NOTIFY", "PUBLISH",
+		"SUBSCRIBE", "PRACK", "REFER",
+	};
+	struct pl pl;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < ARRAY_SIZE(known); ++i) {
+		pl_set_str(&pl, known[i]);
+		TEST_ASSERT(reply_known_method(&pl));
+	}
+
+	pl_set_str(&pl, "invite");
+	TEST_ASSERT(!reply_known_method(&pl));
+	pl_set_str(&pl, "FOO");
+	TEST_ASSERT(!reply_known_method(&pl));
+	pl_set_str(&pl, "INVITEX");
+	TEST_ASSERT(!reply_known_method(&pl));
+
+ out:
+	return err;
+}
+
+
+/* --- the response builder --- */
+
+/** A built response: as built, decoded, and as text */
+struct resp {
+	struct mbuf *mb;
+	struct sip_msg *msg;
+	char *text;
+	struct sa dst;
+};
+
+
+static const char invite_text[] =
+	"INVITE sip:alice@example.com SIP/2.0\n"
+	"Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;rport\n"
+	"Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;received=10.0.0.99\n"
+	"Record-Route: <sip:p1.example.com;lr>\n"
+	"Record-Route: <sip:p2.example.com;lr>\n"
+	"From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	"To: <sip:alice@example.com>\n"
+	"Call-ID: call-1@example.com\n"
+	"CSeq: 7 INVITE\n"
+	"Contact: <sip:bob@10.0.0.1:5062>\n"
+	"Max-Forwards: 70\n"
+	"Require: 100rel, timer\n"
+	"Timestamp: 54\n"
+	"Content-Length: 0\n"
+	"\n";
+
+#define TOTAG 0x0123456789abcdefULL
+
+
+static void resp_reset(struct resp *rs)
+{
+	rs->mb   = mem_deref(rs->mb);
+	rs->msg  = mem_deref(rs->msg);
+	rs->text = mem_deref(rs->text);
+}
+
+
+static int resp_build(struct resp *rs, const struct reply *r)
+{
+	struct mbuf *copy = NULL;
+	int err;
+
+	resp_reset(rs);
+
+	err = reply_build(&rs->mb, &rs->dst, r);
+	if (err)
+		return err;
+
+	TEST_EQUALS(0, rs->mb->pos);
+
+	err = mbuf_strdup(rs->mb, &rs->text, mbuf_get_left(rs->mb));
+	if (err)
+		goto out;
+
+	rs->mb->pos = 0;
+
+	/* decoded from a copy: the decoder moves its position */
+	copy = mbuf_alloc(mbuf_get_left(rs->mb));
+	if (!copy) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	err = mbuf_write_mem(copy, mbuf_buf(rs->mb), mbuf_get_left(rs->mb));
+	if (err)
+		goto out;
+
+	copy->pos = 0;
+	err = sip_msg_decode(&rs->msg, copy);
+	if (err) {
+		print_error("cannot decode the response (%d):\n%s\n", err,
+			    rs->text);
+		goto out;
+	}
+
+	TEST_ASSERT(!rs->msg->req);
+
+ out:
+	mem_deref(copy);
+
+	return err;
+}
+
+
+static void reply_init(struct reply *r, const struct sip_msg *msg,
+		       uint16_t scode, const struct sa *laddr)
+{
+	memset(r, 0, sizeof(*r));
+	r->msg   = msg;
+	r->scode = scode;
+	r->laddr = laddr;
+}
+
+
+/*
+ * The header lines of a response with that name (compared without case):
+ * how many, and the value of the first. libre's decoder would split
+ * comma-separated values, so the text is read line by line.
+ */
+static unsigned hdr_lines(const struct resp *rs, const char *name,
+			  struct pl *val)
+{
+	const size_t nlen = strlen(name);
+	const char *p = strstr(rs->text, "\r\n");
+	unsigned n = 0;
+
+	while (p) {
+		const char *end;
+
+		p += 2;
+		end = strstr(p, "\r\n");
+		if (!end || end == p)
+			break;  /* the blank line ends the headers */
+
+		if ((size_t)(end - p) > nlen && p[nlen] == ':' &&
+		    !strncasecmp(p, name, nlen)) {
+
+			if (!n && val) {
+				const char *v = p + nlen + 1;
+
+				while (*v == ' ')
+					++v;
+
+				val->p = v;
+				val->l = end - v;
+			}
+
+			++n;
+		}
+
+		p = end;
+	}
+
+	return n;
+}
+
+
+static unsigned hdr_count(const struct resp *rs, const char *name)
+{
+	return hdr_lines(rs, name, NULL);
+}
+
+
+/* The one header of that name has this value */
+static int hdr_check(const struct resp *rs, const char *name,
+		     const char *value)
+{
+	struct pl val = PL_INIT;
+	unsigned n = hdr_lines(rs, name, &val);
+
+	if (n != 1 || pl_strcmp(&val, value)) {
+		unit_note("%u: expected one \"%s: %s\", got %u, the first "
+			  "\"%r\", in:\n%s\n", rs->msg->scode, name, value,
+			  n, &val, rs->text);
+		return EINVAL;
+	}
+
+	return 0;
+}
+
+
+static int hdr_absent(const struct resp *rs, const char *name)
+{
+	if (hdr_count(rs, name)) {
+		print_error("%u: no %s expected in:\n%s\n", rs->msg->scode,
+			    name, rs->text);
+		return EINVAL;
+	}
+
+	return 0;
+}
+
+
+static int req_decode(struct sip_msg **msgp, const char *text)
+{
+	return unit_msg(msgp, SIP_TRANSP_UDP, "192.0.2.5:6000",
+			"127.0.0.1:5060", text);
+}
+
+
+/* The request text with one line replaced (or removed: to = "") */
+static int req_edit(struct sip_msg **msgp, const char *text,
+		    const char *from, const char *to)
+{
+	const char *p = strstr(text, from);
+	char *edited = NULL;
+	int err;
+
+	if (!p) {
+		print_error("no \"%s\" in the request\n", from);
+		return EINVAL;
+	}
+
+	err = re_sdprintf(&edited, "%b%s%s", text, (size_t)(p - text), to,
+			  p + strlen(from));
+	if (err)
+		return err;
+
+	err = req_decode(msgp, edited);
+	mem_deref(edited);
+
+	return err;
+}
+
+
+static int check_status_line(void)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_decode(&msg, invite_text);
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 486, &laddr);
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	TEST_ASSERT(!strncmp(rs.text, "SIP/2.0 486 Busy Here\r\n", 23));
+	TEST_EQUALS(486, rs.msg->scode);
+	TEST_PLSTR("Busy Here", &rs.msg->reason);
+
+	r.reason = "Go Away";
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	TEST_ASSERT(!strncmp(rs.text, "SIP/2.0 486 Go Away\r\n", 21));
+
+	reply_init(&r, msg, 299, &laddr);
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	TEST_ASSERT(!strncmp(rs.text, "SIP/2.0 299 Success\r\n", 21));
+
+	/* bad arguments */
+	TEST_EQUALS(EINVAL, reply_build(NULL, &rs.dst, &r));
+	TEST_EQUALS(EINVAL, reply_build(&rs.mb, NULL, &r));
+	TEST_EQUALS(EINVAL, reply_build(&rs.mb, &rs.dst, NULL));
+	r.laddr = NULL;
+	TEST_EQUALS(EINVAL, reply_build(&rs.mb, &rs.dst, &r));
+	r.laddr = &laddr;
+	r.msg = NULL;
+	TEST_EQUALS(EINVAL, reply_build(&rs.mb, &rs.dst, &r));
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/* RFC 3261 8.2.6.2: Via, From, Call-ID, CSeq copied; To with a tag */
+static int check_copied(void)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_decode(&msg, invite_text);
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 486, &laddr);
+	r.totag = TOTAG;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+
+	err  = hdr_check(&rs, "From",
+			 "\"Bob\" <sip:bob@example.com>;tag=from1");
+	err |= hdr_check(&rs, "Call-ID", "call-1@example.com");
+	err |= hdr_check(&rs, "CSeq", "7 INVITE");
+	err |= hdr_check(&rs, "To",
+			 "<sip:alice@example.com>;tag=0123456789abcdef");
+	err |= hdr_check(&rs, "Content-Length", "0");
+	TEST_ERR(err);
+	TEST_PLSTR("0123456789abcdef", &rs.msg->to.tag);
+
+	/* request headers that have no place in a response */
+	err  = hdr_absent(&rs, "Max-Forwards");
+	err |= hdr_absent(&rs, "Contact");
+	err |= hdr_absent(&rs, "Record-Route");
+	err |= hdr_absent(&rs, "Content-Type");
+	TEST_ERR(err);
+
+	TEST_EQUALS(1, hdr_count(&rs, "Server"));
+	TEST_PLSTR("sipstub/" SIPSTUB_VERSION,
+		   &sip_msg_hdr(rs.msg, SIP_HDR_SERVER)->val);
+
+	/* the message ends after Content-Length and the blank line */
+	TEST_ASSERT(strstr(rs.text, "\r\nContent-Length: 0\r\n\r\n") ==
+		    rs.text + strlen(rs.text) - 23);
+
+	/* no To-tag asked for: none added */
+	r.totag = 0;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = hdr_check(&rs, "To", "<sip:alice@example.com>");
+	TEST_ERR(err);
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+static int check_totag_kept(void)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_edit(&msg, invite_text, "To: <sip:alice@example.com>",
+			"To: <sip:alice@example.com>;tag=old");
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 486, &laddr);
+	r.totag = TOTAG;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+
+	err = hdr_check(&rs, "To", "<sip:alice@example.com>;tag=old");
+	TEST_ERR(err);
+	TEST_PLSTR("old", &rs.msg->to.tag);
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+static bool via_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
+		  void *arg)
+{
+	struct pl *vals = arg;
+	(void)msg;
+
+	if (!pl_isset(&vals[0])) {
+		vals[0] = hdr->val;
+		return false;
+	}
+
+	vals[1] = hdr->val;
+
+	return true;
+}
+
+
+/* The Via headers of the response, top and second */
+static int via_check(const struct resp *rs, const char *top,
+		     const char *second)
+{
+	struct pl vals[2] = {PL_INIT, PL_INIT};
+	int err = 0;
+
+	(void)sip_msg_hdr_apply(rs->msg, true, SIP_HDR_VIA, via_h, vals);
+
+	TEST_EQUALS(second ? 2 : 1, hdr_count(rs, "Via"));
+	TEST_PLSTR(top, &vals[0]);
+	if (second)
+		TEST_PLSTR(second, &vals[1]);
+
+ out:
+	if (err)
+		print_error("in:\n%s\n", rs->text);
+
+	return err;
+}
+
+
+/* RFC 3261 18.2.2 and RFC 3581: received, rport and where to send */
+static int check_via(void)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr, exp;
+	int err;
+
+	err = sa_set_str(&laddr, "127.0.0.1", 5060);
+	TEST_ERR(err);
+
+	/* rport: the source port, received always */
+	err = req_decode(&msg, invite_text);
+	TEST_ERR(err);
+	reply_init(&r, msg, 180, &laddr);
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = via_check(&rs, "SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+			"rport=6000;received=192.0.2.5",
+			"SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+			"received=10.0.0.99");
+	TEST_ERR(err);
+	(void)sa_set_str(&exp, "192.0.2.5", 6000);
+	TEST_ASSERT(sa_cmp(&exp, &rs.dst, SA_ALL));
+	msg = mem_deref(msg);
+
+	/* rport before other parameters */
+	err = req_edit(&msg, invite_text, "z9hG4bKa1;rport",
+		       "z9hG4bKa1;rport;x=1");
+	TEST_ERR(err);
+	r.msg = msg;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = via_check(&rs, "SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+			"x=1;rport=6000;received=192.0.2.5",
+			"SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+			"received=10.0.0.99");
+	TEST_ERR(err);
+	msg = mem_deref(msg);
+
+	/* no rport: received (another host), the port of the Via */
+	err = req_edit(&msg, invite_text, ";rport\n", "\n");
+	TEST_ERR(err);
+	r.msg = msg;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = via_check(&rs, "SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+			"received=192.0.2.5",
+			"SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+			"received=10.0.0.99");
+	TEST_ERR(err);
+	(void)sa_set_str(&exp, "192.0.2.5", 5062);
+	TEST_ASSERT(sa_cmp(&exp, &rs.dst, SA_ALL));
+	msg = mem_deref(msg);
+
+	/* no rport, no port, the Via host sent it: nothing added */
+	err = unit_msg(&msg, SIP_TRANSP_UDP, "10.0.0.1:6000",
+		       "127.0.0.1:5060",
+		       "OPTIONS sip:alice@example.com SIP/2.0\n"
+		       "Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKo\n"
+		       "From: <sip:bob@example.com>;tag=f\n"
+		       "To: <sip:alice@example.com>\n"
+		       "Call-ID: o\n"
+		       "CSeq: 1 OPTIONS\n"
+		       "Content-Length: 0\n"
+		       "\n");
+	TEST_ERR(err);
+	reply_init(&r, msg, 200, &laddr);
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = via_check(&rs, "SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKo", NULL);
+	TEST_ERR(err);
+	(void)sa_set_str(&exp, "10.0.0.1", 5060);
+	TEST_ASSERT(sa_cmp(&exp, &rs.dst, SA_ALL));
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+static int check_body(void)
+{
+	static const char sdp[] = "v=0\r\ns=-\r\n";
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_decode(&msg, invite_text);
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 200, &laddr);
+	r.totag   = TOTAG;
+	r.ctype   = "application/sdp";
+	r.body    = (const uint8_t *)sdp;
+	r.bodylen = strlen(sdp);
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+
+	err  = hdr_check(&rs, "Content-Type", "application/sdp");
+	err |= hdr_check(&rs, "Content-Length", "10");
+	TEST_ERR(err);
+	TEST_EQUALS(10, mbuf_get_left(rs.msg->mb));
+	TEST_ASSERT(!memcmp(mbuf_buf(rs.msg->mb), sdp, 10));
+	TEST_ASSERT(!strcmp(rs.text + strlen(rs.text) - 14,
+			    "\r\n\r\nv=0\r\ns=-\r\n"));
+
+	/* a type without a body is no body */
+	r.bodylen = 0;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err  = hdr_absent(&rs, "Content-Type");
+	err |= hdr_check(&rs, "Content-Length", "0");
+	TEST_ERR(err);
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/** A header a code needs; value NULL: prefix must match */
+struct defhdr {
+	uint16_t scode;
+	const char *name;
+	const char *value;
+	const char *prefix;
+};
+
+
+static int defaults_run(const struct defhdr *tab, size_t n,
+			enum sip_transp tp, const char *laddr_str)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	size_t i;
+	int err;
+
+	err  = sa_decode(&laddr, laddr_str, strlen(laddr_str));
+	err |= req_decode(&msg, invite_text);
+	TEST_ERR(err);
+	msg->tp = tp;
+
+	for (i = 0; i < n; ++i) {
+		struct pl val = PL_INIT;
+
+		reply_init(&r, msg, tab[i].scode, &laddr);
+		r.totag = TOTAG;
+		err = resp_build(&rs, &r);
+		TEST_ERR(err);
+
+		if (tab[i].value) {
+			err = hdr_check(&rs, tab[i].name, tab[i].value);
+			TEST_ERR(err);
+			continue;
+		}
+
+		if (hdr_lines(&rs, tab[i].name, &val) != 1 ||
+		    val.l < strlen(tab[i].prefix) ||
+		    memcmp(val.p, tab[i].prefix, strlen(tab[i].prefix))) {
+			print_error("%u: expected one %s: %s... in:\n%s\n",
+				    tab[i].scode, tab[i].name,
+				    tab[i].prefix, rs.text);
+			err = EINVAL;
+			goto out;
+		}
+	}
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+static int check_defaults(void)
+{
+	static const struct defhdr tab[] = {
+		{199, "Reason",
+		 "SIP;cause=480;text=\"Temporarily Unavailable\"", NULL},
+		{300, "Contact",
+		 "<sip:200@127.0.0.1:5060>;q=1.0, "
+		 "<sip:486@127.0.0.1:5060>;q=0.5, "
+		 "<sip:404@127.0.0.1:5060>;q=0.1", NULL},
+		{301, "Contact", "<sip:200@127.0.0.1:5060>", NULL},
+		{302, "Contact", "<sip:200@127.0.0.1:5060>", NULL},
+		{305, "Contact", "<sip:127.0.0.1:5060;lr>", NULL},
+		{380, "Contact", "<sip:200@127.0.0.1:5060>", NULL},
+		{399, "Contact", "<sip:200@127.0.0.1:5060>", NULL},
+		{485, "Contact",
+		 "<sip:200@127.0.0.1:5060>;q=1.0, "
+		 "<sip:486@127.0.0.1:5060>;q=0.5, "
+		 "<sip:404@127.0.0.1:5060>;q=0.1", NULL},
+		{401, "WWW-Authenticate", NULL,
+		 "Digest realm=\"sipstub\", nonce=\""},
+		{407, "Proxy-Authenticate", NULL,
+		 "Digest realm=\"sipstub\", nonce=\""},
+		{405, "Allow", SIPSTUB_ALLOW, NULL},
+		{501, "Allow", SIPSTUB_ALLOW, NULL},
+		{415, "Accept", "application/sdp", NULL},
+		{415, "Accept-Encoding", "identity", NULL},
+		{415, "Accept-Language", "en", NULL},
+		{417, "Accept-Resource-Priority", "dsn.routine", NULL},
+		{421, "Require", "100rel", NULL},
+		{422, "Min-SE", "1800", NULL},
+		{423, "Min-Expires", "3600", NULL},
+		{469, "Recv-Info", "", NULL},
+		{470, "Permission-Missing", "<sip:alice@127.0.0.1:5060>",
+		 NULL},
+		{489, "Allow-Events", "presence, message-summary, refer",
+		 NULL},
+		{494, "Security-Server", "digest;q=0.1", NULL},
+		{494, "Require", "sec-agree", NULL},
+		{480, "Retry-After", "30", NULL},
+		{503, "Retry-After", "30", NULL},
+	};
+
+	return defaults_run(tab, ARRAY_SIZE(tab), SIP_TRANSP_UDP,
+			    "127.0.0.1:5060");
+}
+
+
+/* The Contacts name the transport and an IPv6 address in brackets */
+static int check_defaults_tcp6(void)
+{
+	static const struct defhdr tab[] = {
+		{302, "Contact", "<sip:200@[::1]:5070;transport=tcp>", NULL},
+		{305, "Contact", "<sip:[::1]:5070;transport=tcp;lr>", NULL},
+		{300, "Contact",
+		 "<sip:200@[::1]:5070;transport=tcp>;q=1.0, "
+		 "<sip:486@[::1]:5070;transport=tcp>;q=0.5, "
+		 "<sip:404@[::1]:5070;transport=tcp>;q=0.1", NULL},
+		{180, "Contact", "<sip:alice@[::1]:5070;transport=tcp>",
+		 NULL},
+	};
+
+	return defaults_run(tab, ARRAY_SIZE(tab), SIP_TRANSP_TCP,
+			    "[::1]:5070");
+}
+
+
+/* Codes with no special header get none of them */
+static int check_defaults_none(void)
+{
+	static const char *names[] = {
+		"Contact", "Retry-After", "Allow", "WWW-Authenticate",
+		"Proxy-Authenticate", "Accept", "Unsupported", "Require",
+		"Min-SE", "Min-Expires", "Recv-Info", "Allow-Events",
+		"Security-Server", "Reason", "Content-Type",
+	};
+	static const uint16_t codes[] = {400, 404, 408, 486, 487, 500, 600,
+					 603};
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	size_t i, j;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_decode(&msg, invite_text);
+	TEST_ERR(err);
+
+	for (i = 0; i < ARRAY_SIZE(codes); ++i) {
+		reply_init(&r, msg, codes[i], &laddr);
+		r.totag = TOTAG;
+		err = resp_build(&rs, &r);
+		TEST_ERR(err);
+
+		for (j = 0; j < ARRAY_SIZE(names); ++j) {
+			err = hdr_absent(&rs, names[j]);
+			TEST_ERR(err);
+		}
+
+		err = hdr_check(&rs, "Content-Length", "0");
+		TEST_ERR(err);
+	}
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/* 380: a body that describes the alternative service */
+static int check_380_body(void)
+{
+	static const char body[] =
+		"Alternative service: call <sip:200@127.0.0.1:5060>\r\n";
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	char len[16];
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_decode(&msg, invite_text);
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 380, &laddr);
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+
+	(void)re_snprintf(len, sizeof(len), "%zu", strlen(body));
+	err  = hdr_check(&rs, "Content-Type", "text/plain");
+	err |= hdr_check(&rs, "Content-Length", len);
+	TEST_ERR(err);
+	TEST_EQUALS(strlen(body), mbuf_get_left(rs.msg->mb));
+	TEST_ASSERT(!memcmp(mbuf_buf(rs.msg->mb), body, strlen(body)));
+
+	/* a scenario body replaces it */
+	r.ctype   = "text/html";
+	r.body    = (const uint8_t *)"<p/>";
+	r.bodylen = 4;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err  = hdr_check(&rs, "Content-Type", "text/html");
+	err |= hdr_check(&rs, "Content-Length", "4");
+	TEST_ERR(err);
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/* RFC 3261 12.1.1: dialog-creating responses to INVITE */
+static int check_dialog_headers(void)
+{
+	static const uint16_t dlg[] = {180, 183, 199, 200, 202};
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	size_t i;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_decode(&msg, invite_text);
+	TEST_ERR(err);
+
+	for (i = 0; i < ARRAY_SIZE(dlg); ++i) {
+		reply_init(&r, msg, dlg[i], &laddr);
+		r.totag = TOTAG;
+		err = resp_build(&rs, &r);
+		TEST_ERR(err);
+
+		err = hdr_check(&rs, "Contact", "<sip:alice@127.0.0.1:5060>");
+		TEST_ERR(err);
+
+		/* both, in their order */
+		TEST_EQUALS(2, hdr_count(&rs, "Record-Route"));
+		TEST_ASSERT(strstr(rs.text, "Record-Route: <sip:p1.example"
+				   ".com;lr>\r\nRecord-Route: <sip:p2.exam"
+				   "ple.com;lr>\r\n") != NULL);
+	}
+
+	/* 2xx to INVITE: Allow */
+	err = hdr_check(&rs, "Allow", SIPSTUB_ALLOW);
+	TEST_ERR(err);
+
+	/* 100 Trying creates no dialog */
+	reply_init(&r, msg, 100, &laddr);
+	r.totag = TOTAG;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err  = hdr_absent(&rs, "Contact");
+	err |= hdr_absent(&rs, "Record-Route");
+	TEST_ERR(err);
+
+	/* a 180 without a To-tag creates none either */
+	reply_init(&r, msg, 180, &laddr);
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = hdr_absent(&rs, "Contact");
+	TEST_ERR(err);
+
+	/* final non-2xx: no Record-Route */
+	reply_init(&r, msg, 486, &laddr);
+	r.totag = TOTAG;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = hdr_absent(&rs, "Record-Route");
+	TEST_ERR(err);
+
+	/* Record-Route only for INVITE (here) */
+	msg = mem_deref(msg);
+	err = req_edit(&msg, invite_text, "INVITE sip:",
+		       "OPTIONS sip:");
+	TEST_ERR(err);
+	reply_init(&r, msg, 200, &laddr);
+	r.totag = TOTAG;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err  = hdr_absent(&rs, "Record-Route");
+	err |= hdr_check(&rs, "Allow", SIPSTUB_ALLOW);
+	err |= hdr_check(&rs, "Accept", "application/sdp");
+	TEST_ERR(err);
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+static int hdrs_add(struct list *hdrs, const char *name, const char *value)
+{
+	struct hdrval *hv;
+	int err;
+
+	hv = mem_zalloc(sizeof(*hv), NULL);
+	if (!hv)
+		return ENOMEM;
+
+	list_append(hdrs, &hv->le, hv);
+
+	err  = str_dup(&hv->name, name);
+	err |= str_dup(&hv->value, value);
+
+	return err;
+}
+
+
+static void hdrs_flush(struct list *hdrs)
+{
+	struct le *le;
+
+	while ((le = list_head(hdrs))) {
+		struct hdrval *hv = le->data;
+
+		list_unlink(le);
+		mem_deref(hv->name);
+		mem_deref(hv->value);
+		mem_deref(hv);
+	}
+}
+
+
+/* A scenario header replaces the default of that name; "" removes it */
+static int check_override(void)
+{
+	struct list hdrs = LIST_INIT;
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_decode(&msg, invite_text);
+	TEST_ERR(err);
+
+	err  = hdrs_add(&hdrs, "contact", "<sip:x@example.net>");
+	err |= hdrs_add(&hdrs, "X-Test", "call ${callid} for ${user}");
+	err |= hdrs_add(&hdrs, "SERVER", "test/1");
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 302, &laddr);
+	r.hdrs = &hdrs;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err  = hdr_check(&rs, "Contact", "<sip:x@example.net>");
+	err |= hdr_check(&rs, "X-Test", "call call-1@example.com for alice");
+	err |= hdr_check(&rs, "Server", "test/1");
+	TEST_ERR(err);
+
+	/* a 200 to INVITE: our Contact replaced, too */
+	reply_init(&r, msg, 200, &laddr);
+	r.totag = TOTAG;
+	r.hdrs = &hdrs;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = hdr_check(&rs, "Contact", "<sip:x@example.net>");
+	TEST_ERR(err);
+	hdrs_flush(&hdrs);
+
+	err  = hdrs_add(&hdrs, "Retry-After", "5");
+	err |= hdrs_add(&hdrs, "Server", "");
+	TEST_ERR(err);
+	reply_init(&r, msg, 503, &laddr);
+	r.hdrs = &hdrs;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err  = hdr_check(&rs, "Retry-After", "5");
+	err |= hdr_absent(&rs, "Server");
+	TEST_ERR(err);
+	hdrs_flush(&hdrs);
+
+	err = hdrs_add(&hdrs, "retry-after", "");
+	TEST_ERR(err);
+	reply_init(&r, msg, 480, &laddr);
+	r.hdrs = &hdrs;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err  = hdr_absent(&rs, "Retry-After");
+	err |= hdr_check(&rs, "Server", "sipstub/" SIPSTUB_VERSION);
+	TEST_ERR(err);
+	hdrs_flush(&hdrs);
+
+	err  = hdrs_add(&hdrs, "WWW-Authenticate", "Digest realm=\"x\"");
+	err |= hdrs_add(&hdrs, "Allow", "INVITE");
+	TEST_ERR(err);
+	reply_init(&r, msg, 401, &laddr);
+	r.hdrs = &hdrs;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = hdr_check(&rs, "WWW-Authenticate", "Digest realm=\"x\"");
+	TEST_ERR(err);
+	r.scode = 405;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = hdr_check(&rs, "Allow", "INVITE");
+	TEST_ERR(err);
+
+ out:
+	hdrs_flush(&hdrs);
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/* RFC 3261 10.3: a 2xx to REGISTER lists the bindings */
+static int check_register(void)
+{
+	static const char text[] =
+		"REGISTER sip:example.com SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKr;rport\n"
+		"From: <sip:bob@example.com>;tag=r1\n"
+		"To: <sip:bob@example.com>\n"
+		"Call-ID: reg-1\n"
+		"CSeq: 2 REGISTER\n"
+		"Contact: <sip:bob@10.0.0.1:5062>;expires=120\n"
+		"Contact: <sip:bob@10.0.0.2:5062>\n"
+		"Expires: 600\n"
+		"Content-Length: 0\n"
+		"\n";
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_decode(&msg, text);
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 200, &laddr);
+	r.totag = TOTAG;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+
+	TEST_EQUALS(2, hdr_count(&rs, "Contact"));
+	TEST_ASSERT(strstr(rs.text, "Contact: <sip:bob@10.0.0.1:5062>;"
+			   "expires=120\r\nContact: <sip:bob@10.0.0.2:5062>;"
+			   "expires=600\r\n") != NULL);
+	TEST_EQUALS(1, hdr_count(&rs, "Date"));
+	TEST_ASSERT(strstr(rs.text, " GMT\r\n") != NULL);
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+static int check_publish_subscribe(void)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	const struct sip_hdr *hdr;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_edit(&msg, invite_text, "INVITE sip:", "PUBLISH sip:");
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 200, &laddr);
+	r.totag = TOTAG;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = hdr_check(&rs, "Expires", "3600");
+	TEST_ERR(err);
+	TEST_EQUALS(1, hdr_count(&rs, "SIP-ETag"));
+	hdr = sip_msg_xhdr(rs.msg, "SIP-ETag");
+	TEST_EQUALS(16, hdr->val.l);
+	msg = mem_deref(msg);
+
+	err = req_edit(&msg, "SUBSCRIBE sip:a@b SIP/2.0\n"
+		       "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKs\n"
+		       "From: <sip:bob@example.com>;tag=s1\n"
+		       "To: <sip:a@b>\n"
+		       "Call-ID: sub-1\n"
+		       "CSeq: 1 SUBSCRIBE\n"
+		       "Event: presence\n"
+		       "Expires: 7200\n"
+		       "Content-Length: 0\n"
+		       "\n", "Expires: 7200", "Expires: 60");
+	TEST_ERR(err);
+	reply_init(&r, msg, 200, &laddr);
+	r.totag = TOTAG;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = hdr_check(&rs, "Expires", "60");
+	TEST_ERR(err);
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/* RFC 3261 7.3.1, 10.3: all Contacts of one header line are bindings */
+static int check_register_contact_list(void)
+{
+	static const char text[] =
+		"REGISTER sip:example.com SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKr;rport\n"
+		"From: <sip:bob@example.com>;tag=r1\n"
+		"To: <sip:bob@example.com>\n"
+		"Call-ID: reg-2\n"
+		"CSeq: 2 REGISTER\n"
+		"Contact: <sip:bob@10.0.0.1:5062>, "
+		"<sip:bob@10.0.0.2:5062>;expires=60\n"
+		"Expires: 600\n"
+		"Content-Length: 0\n"
+		"\n";
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_decode(&msg, text);
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 200, &laddr);
+	r.totag = TOTAG;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+
+	TEST_ASSERT(strstr(rs.text, "<sip:bob@10.0.0.1:5062>;expires=600"));
+	TEST_ASSERT(strstr(rs.text, "<sip:bob@10.0.0.2:5062>;expires=60"));
+
+ out:
+	if (err)
+		print_error("in:\n%s\n", rs.text);
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/* --- behaviour that RFC 3261 asks for and sipstub lacks --- */
+
+/* RFC 3261 8.2.6.1: the Timestamp goes into 100 Trying */
+static int check_timestamp_100(void)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_decode(&msg, invite_text);
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 100, &laddr);
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = hdr_check(&rs, "Timestamp", "54");
+	TEST_ERR(err);
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/* RFC 3261 25.1: a user part is not empty; 'sip:@host' is no URI */
+static int check_contact_no_user(void)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct pl val = PL_INIT;
+	struct reply r;
+	struct sa laddr;
+	char buf[256];
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_edit(&msg, invite_text, "INVITE sip:alice@example.com",
+			"INVITE sip:example.com");
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 200, &laddr);
+	r.totag = TOTAG;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+
+	TEST_EQUALS(1, hdr_lines(&rs, "Contact", &val));
+	err = pl_strcpy(&val, buf, sizeof(buf));
+	TEST_ERR(err);
+	if (strstr(buf, "sip:@")) {
+		print_error("Contact with an empty user: %s\n", buf);
+		err = EINVAL;
+		goto out;
+	}
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/* RFC 3261 20 (table 3): Contact is mandatory in a 2xx to INVITE, and
+ * a re-INVITE (To-tag set, no tag to add) gets one too */
+static int check_contact_reinvite(void)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_edit(&msg, invite_text, "To: <sip:alice@example.com>",
+			"To: <sip:alice@example.com>;tag=dlg");
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 200, &laddr);
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = hdr_check(&rs, "Contact", "<sip:alice@127.0.0.1:5060>");
+	TEST_ERR(err);
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/* RFC 3261 12.1.1, RFC 6665 4.4.1: a 2xx to SUBSCRIBE creates a dialog
+ * (sipstub sends the NOTIFY in it): Contact, and Record-Route copied */
+static int check_subscribe_dialog(void)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_edit(&msg, invite_text, "INVITE sip:", "SUBSCRIBE sip:");
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 200, &laddr);
+	r.totag = TOTAG;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	TEST_EQUALS(2, hdr_count(&rs, "Record-Route"));
+	TEST_EQUALS(1, hdr_count(&rs, "Contact"));
+
+ out:
+	if (err)
+		print_error("in:\n%s\n", rs.text);
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/* RFC 3261 20.7: Content-Type once; the scenario's replaces ours */
+static int check_override_ctype(void)
+{
+	struct list hdrs = LIST_INIT;
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_decode(&msg, invite_text);
+	err |= hdrs_add(&hdrs, "Content-Type", "text/html");
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 380, &laddr);
+	r.hdrs = &hdrs;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = hdr_check(&rs, "Content-Type", "text/html");
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 486, &laddr);
+	r.hdrs    = &hdrs;
+	r.ctype   = "text/plain";
+	r.body    = (const uint8_t *)"busy";
+	r.bodylen = 4;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	err = hdr_check(&rs, "Content-Type", "text/html");
+	TEST_ERR(err);
+
+ out:
+	hdrs_flush(&hdrs);
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+static int unsupported_run(const char *require, const char *exp)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_edit(&msg, invite_text, "Require: 100rel, timer\n",
+			require);
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 420, &laddr);
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+
+	err = hdr_check(&rs, "Unsupported", exp);
+	TEST_ERR(err);
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/* RFC 3261 8.2.2.3: 420 lists the Require tags (sipstub has none) */
+static int check_420_one_tag(void)
+{
+	return unsupported_run("Require: timer\n", "timer");
+}
+
+
+static int check_420_tags(void)
+{
+	int err;
+
+	err  = unsupported_run("Require: 100rel, timer\n", "100rel, timer");
+	err |= unsupported_run("Require: 100rel\nRequire: timer\n",
+			       "100rel, timer");
+
+	return err;
+}
+
+
+/* RFC 3261 20.40: Unsupported lists at least one option tag */
+static int check_420_no_require(void)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct pl val = PL_INIT;
+	struct reply r;
+	struct sa laddr;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= req_edit(&msg, invite_text, "Require: 100rel, timer\n", "");
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 420, &laddr);
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+
+	if (hdr_lines(&rs, "Unsupported", &val) && !pl_isset(&val)) {
+		print_error("an empty Unsupported header in:\n%s\n", rs.text);
+		err = EINVAL;
+	}
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+#define WRAP(name) \
+	static void test_##name(void **s) \
+	{ \
+		(void)s; \
+		assert_int_equal(0, check_##name()); \
+	}
+
+WRAP(reason_registered)
+WRAP(reason_class)
+WRAP(known_method)
+WRAP(status_line)
+WRAP(copied)
+WRAP(totag_kept)
+WRAP(via)
+WRAP(body)
+WRAP(defaults)
+WRAP(defaults_tcp6)
+WRAP(defaults_none)
+WRAP(380_body)
+WRAP(dialog_headers)
+WRAP(override)
+WRAP(register)
+WRAP(publish_subscribe)
+WRAP(timestamp_100)
+WRAP(contact_no_user)
+WRAP(contact_reinvite)
+WRAP(subscribe_dialog)
+WRAP(override_ctype)
+WRAP(420_one_tag)
+WRAP(420_tags)
+WRAP(420_no_require)
+WRAP(register_contact_list)
+
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		UNIT_TEST(reason_registered),
+		UNIT_TEST(reason_class),
+		UNIT_TEST(known_method),
+		UNIT_TEST(status_line),
+		UNIT_TEST(copied),
+		UNIT_TEST(totag_kept),
+		UNIT_TEST(via),
+		UNIT_TEST(body),
+		UNIT_TEST(defaults),
+		UNIT_TEST(defaults_tcp6),
+		UNIT_TEST(defaults_none),
+		UNIT_TEST(380_body),
+		UNIT_TEST(dialog_headers),
+		UNIT_TEST(override),
+		UNIT_TEST(register),
+		UNIT_TEST(publish_subscribe),
+		UNIT_TEST(timestamp_100),
+		UNIT_TEST(contact_no_user),
+		UNIT_TEST(contact_reinvite),
+		UNIT_TEST(subscribe_dialog),
+		UNIT_TEST(override_ctype),
+		UNIT_TEST(420_one_tag),
+		UNIT_TEST(420_tags),
+		UNIT_TEST(420_no_require),
+		UNIT_TEST(register_contact_list),
+	};
+
+	return cmocka_run_group_tests(tests, unit_group_setup,
+				      unit_group_teardown);
+}
