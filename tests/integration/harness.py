@@ -265,3 +265,54 @@ def to_tag(resp):
     to = header(resp, "To")
     m = re.search(r";\s*tag=([^;>\s]+)", to[0]) if to else None
     return m.group(1) if m else None
+
+
+# --- helpers for the dial-a-code and INVITE flow tests ---
+
+def sipp_inf(values, directory):
+    """Write a SEQUENTIAL SIPp injection file (-inf) with one value a
+    line (field0) into directory; returns its path."""
+    path = os.path.join(directory, "inf-%d.csv" % int(time.monotonic() * 1e6))
+    with open(path, "w") as f:
+        f.write("SEQUENTIAL\n")
+        for v in values:
+            f.write("%s;\n" % v)
+    return path
+
+
+def event_time(e):
+    """An event's "ts" (ISO 8601 UTC, ms) as seconds since the epoch."""
+    import datetime
+    t = datetime.datetime.strptime(e["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def recv_until(client, pred, timeout=5.0):
+    """Messages a UdpClient receives until one satisfies pred (that one
+    included) or timeout passes; returns (messages, matched or None)."""
+    out = []
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return out, None
+        m = client.recv(left)
+        if m is None:
+            return out, None
+        out.append(m)
+        if pred(m):
+            return out, m
+
+
+def response_to(req, code, reason, to_tag=None, headers=()):
+    """A response text to a request text (e.g. 200 to a BYE sipstub
+    sends), with its Via, From, To, Call-ID and CSeq."""
+    lines = ["SIP/2.0 %d %s" % (code, reason)]
+    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
+        for v in header(req, name):
+            if name == "To" and to_tag and ";tag=" not in v:
+                v += ";tag=%s" % to_tag
+            lines.append("%s: %s" % (name, v))
+    lines += list(headers)
+    lines.append("Content-Length: 0")
+    return "\r\n".join(lines) + "\r\n\r\n"
