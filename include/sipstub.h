@@ -139,7 +139,6 @@ struct evlog;
 
 int  evlog_alloc(struct evlog **elp, const char *path);
 void evlog_flush(struct evlog *el);
-uint64_t evlog_lines(const struct evlog *el);
 void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
 	       const struct sa *src, const struct sa *dst,
 	       const uint8_t *pkt, size_t len);
@@ -166,7 +165,6 @@ int  media_answer(struct media *m, struct mbuf *offer, struct mbuf **mbp);
 int  media_offer(struct media *m, struct mbuf **mbp);
 int  media_remote_answer(struct media *m, struct mbuf *answer);
 bool media_has_common(const struct media *m);
-uint16_t media_port(const struct media *m);
 
 
 /* Transaction: a request answered by the steps of a rule */

@@ -27,7 +27,6 @@ struct evlog {
 	struct tmr tmr;
 	int fd;
 	bool own_fd;
-	uint64_t lines;
 };
 
 
@@ -136,12 +135,6 @@ void evlog_flush(struct evlog *el)
 }
 
 
-uint64_t evlog_lines(const struct evlog *el)
-{
-	return el ? el->lines : 0;
-}
-
-
 /**
  * Print a pl as a JSON string (quotes included); invalid UTF-8 becomes
  * U+FFFD
@@ -221,7 +214,6 @@ static int ts_print(struct re_printf *pf, void *unused)
 static void line_end(struct evlog *el)
 {
 	(void)mbuf_write_str(el->mb, "}\n");
-	++el->lines;
 
 	if (el->mb->end >= FLUSH_SIZE)
 		evlog_flush(el);

@@ -169,14 +169,3 @@ bool media_has_common(const struct media *m)
 	return m && sdp_media_rport(m->sm) &&
 		sdp_media_rformat(m->sm, NULL) != NULL;
 }
-
-
-uint16_t media_port(const struct media *m)
-{
-	struct sa a;
-
-	if (!m || udp_local_get(m->rtp, &a))
-		return 0;
-
-	return sa_port(&a);
-}

@@ -30,7 +30,6 @@ struct xact {
 	struct mbuf *sdp;         /* our SDP for this INVITE */
 	uint64_t tag;             /* To-tag of dialog 1     */
 	uint64_t live_tag;        /* last early dialog not ended by 199 */
-	uint16_t last;            /* last status code sent  */
 	bool invite;
 };
 
@@ -111,6 +110,11 @@ static int sdp_make(struct xact *x, struct mbuf **mbp)
 	x->msg->mb->pos = pos;
 	if (err)
 		return err;
+
+	if (has_sdp(x->msg) && !media_has_common(m))
+		evlog_event(uas_evlog(x->uas), "warning", x->msg,
+			    ",\"message\":\"no codec in common with the "
+			    "offer: the answer rejects its audio stream\"");
 
 	*mbp = mem_ref(x->sdp);
 
@@ -252,7 +256,6 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	if (err)
 		goto out;
 
-	x->last = sc;
 	*finalp = sc >= 200;
 
 	if (sc > 100 && sc < 200 && sc != 199)
