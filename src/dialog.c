@@ -229,7 +229,7 @@ void dialog_ack(struct dialog *d, const struct sip_msg *msg)
 	tq_cancel(&d->tmr_rtx);
 
 	if (mbuf_get_left(msg->mb) && d->media &&
-	    !msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
+	    msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
 		struct mbuf *mb = msg->mb;
 		size_t pos = mb->pos;
 

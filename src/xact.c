@@ -55,7 +55,7 @@ static void xact_destructor(void *arg)
 static bool has_sdp(const struct sip_msg *msg)
 {
 	return mbuf_get_left(msg->mb) &&
-		!msg_ctype_cmp(&msg->ctyp, "application", "sdp");
+		msg_ctype_cmp(&msg->ctyp, "application", "sdp");
 }
 
 
