@@ -24,6 +24,7 @@ enum {
 
 struct evlog {
 	struct mbuf *mb;
+	struct mbuf *pkt;          /* copy of a message to decode */
 	struct tmr tmr;
 	int fd;
 	bool own_fd;
@@ -37,6 +38,7 @@ static void evlog_destructor(void *arg)
 	evlog_flush(el);
 	tmr_cancel(&el->tmr);
 	mem_deref(el->mb);
+	mem_deref(el->pkt);
 
 	if (el->own_fd)
 		(void)close(el->fd);
@@ -71,8 +73,9 @@ int evlog_alloc(struct evlog **elp, const char *path)
 
 	el->fd = -1;
 
-	el->mb = mbuf_alloc(FLUSH_SIZE);
-	if (!el->mb) {
+	el->mb  = mbuf_alloc(FLUSH_SIZE);
+	el->pkt = mbuf_alloc(2048);
+	if (!el->mb || !el->pkt) {
 		err = ENOMEM;
 		goto out;
 	}
@@ -276,16 +279,15 @@ void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
 	       const uint8_t *pkt, size_t len)
 {
 	struct sip_msg *msg = NULL;
-	struct mbuf mbr;
 	int err = 0;
 
 	if (!el)
 		return;
 
-	mbr.buf = (uint8_t *)pkt;
-	mbr.size = len;
-	mbr.pos = 0;
-	mbr.end = len;
+	/* sip_msg_decode() takes a reference: decode a mem-allocated copy */
+	mbuf_rewind(el->pkt);
+	err = mbuf_write_mem(el->pkt, pkt, len);
+	el->pkt->pos = 0;
 
 	err |= mbuf_printf(el->mb, "{\"ts\":\"%H\",\"event\":\"sip\","
 			   "\"dir\":\"%s\",\"transport\":\"%s\","
@@ -293,7 +295,7 @@ void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
 			   ts_print, NULL, tx ? "out" : "in",
 			   sip_transp_name(tp), src, dst, len);
 
-	if (!sip_msg_decode(&msg, &mbr))
+	if (!err && !sip_msg_decode(&msg, el->pkt))
 		err |= msg_fields(el->mb, msg);
 	else
 		err |= mbuf_printf(el->mb, ",\"kind\":\"undecodable\"");

@@ -31,9 +31,9 @@ static struct sipstub {
 } app;
 
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	(void)re_fprintf(stderr,
+	(void)re_fprintf(f,
 	"usage: sipstub [OPTIONS] [SCENARIO...]\n"
 	"\n"
 	"A SIP user-agent server that answers from scenario files.\n"
@@ -69,7 +69,7 @@ static int listen_parse(const char *spec)
 {
 	struct listen_spec *ls;
 	const char *colon = strchr(spec, ':');
-	struct pl proto;
+	struct pl proto, port;
 
 	if (app.lsc >= LISTEN_MAX) {
 		(void)re_fprintf(stderr, "sipstub: too many --listen\n");
@@ -91,6 +91,12 @@ static int listen_parse(const char *spec)
 		goto bad;
 
 	if (sa_decode(&ls->laddr, colon + 1, strlen(colon + 1)))
+		goto bad;
+
+	/* sa_decode() takes the port modulo 65536 */
+	pl_set_str(&port, strrchr(spec, ':') + 1);
+	if (!port.l || port.l > 5 || strspn(port.p, "0123456789") != port.l ||
+	    pl_u32(&port) > 65535)
 		goto bad;
 
 	++app.lsc;
@@ -336,7 +342,7 @@ int main(int argc, char *argv[])
 			break;
 
 		case 'h':
-			usage();
+			usage(stdout);
 			return 0;
 
 		case 'V':
@@ -345,7 +351,7 @@ int main(int argc, char *argv[])
 			return 0;
 
 		default:
-			usage();
+			usage(stderr);
 			return 2;
 		}
 	}

@@ -806,30 +806,22 @@ static int step_parse(struct loader *ld, yaml_node_t *node,
 
 
 /* RFC 3261: provisionals come before the one final response */
-static int steps_check(struct loader *ld, yaml_node_t *node,
-		       const struct list *steps)
+static int step_check(struct loader *ld, yaml_node_t *node,
+		      const struct step *step, bool *finalp)
 {
-	bool final = false;
-	struct le *le;
+	if (*finalp) {
+		node_err(ld, node, step->scode && step->scode < 200 ?
+			 "a 1xx after a final response" :
+			 "more than one final response");
+		return EBADMSG;
+	}
 
-	LIST_FOREACH(steps, le) {
-		const struct step *step = le->data;
+	if (step->scode >= 200)
+		*finalp = true;
 
-		if (final) {
-			node_err(ld, node, step->scode && step->scode < 200 ?
-				 "a 1xx after a final response" :
-				 "more than one final response");
-			return EBADMSG;
-		}
-
-		if (step->scode >= 200)
-			final = true;
-
-		if (step->hangup && !(step->scode >= 200 &&
-				      step->scode < 300)) {
-			node_err(ld, node, "'hangup' only goes with a 2xx");
-			return EBADMSG;
-		}
+	if (step->hangup && !(step->scode >= 200 && step->scode < 300)) {
+		node_err(ld, node, "'hangup' only goes with a 2xx");
+		return EBADMSG;
 	}
 
 	return 0;
@@ -839,35 +831,40 @@ static int steps_check(struct loader *ld, yaml_node_t *node,
 static int reply_parse(struct loader *ld, yaml_node_t *node,
 		       struct list *steps)
 {
+	yaml_node_item_t *it, *end;
+	bool final = false;
 	int err = 0;
 
-	if (node->type == YAML_SEQUENCE_NODE) {
-		yaml_node_item_t *it;
-
-		if (node->data.sequence.items.start ==
-		    node->data.sequence.items.top) {
-			node_err(ld, node, "empty reply list");
-			return EBADMSG;
-		}
-
-		for (it = node->data.sequence.items.start;
-		     it < node->data.sequence.items.top; it++) {
-			int e = step_parse(ld, node_get(ld, *it), steps);
-
-			if (e == ENOMEM)
-				return e;
-			if (e)
-				err = EBADMSG;
-		}
-	}
-	else {
+	if (node->type != YAML_SEQUENCE_NODE) {
 		err = step_parse(ld, node, steps);
+		if (!err)
+			err = step_check(ld, node, list_ledata(steps->tail),
+					 &final);
+		return err;
 	}
 
-	if (err)
-		return err;
+	it  = node->data.sequence.items.start;
+	end = node->data.sequence.items.top;
 
-	return steps_check(ld, node, steps);
+	if (it == end) {
+		node_err(ld, node, "empty reply list");
+		return EBADMSG;
+	}
+
+	for (; it < end; it++) {
+		yaml_node_t *item = node_get(ld, *it);
+		int e = step_parse(ld, item, steps);
+
+		if (e == ENOMEM)
+			return e;
+		if (!e)
+			e = step_check(ld, item, list_ledata(steps->tail),
+				       &final);
+		if (e)
+			err = EBADMSG;
+	}
+
+	return err;
 }
 
 
