@@ -892,12 +892,12 @@ static int check_err_codes(void)
 		 "'1000000'"},
 		{"OPTIONS: {code: [200]}\n", 1, 17,
 		 "got '(not a scalar)'"},
-		{"INVITE: [100, 486, 180]\n", 1, 9,
+		{"INVITE: [100, 486, 180]\n", 1, 20,
 		 "a 1xx after a final response"},
-		{"INVITE:\n  - 180\n  - 486\n  - 183\n", 2, 3,
+		{"INVITE:\n  - 180\n  - 486\n  - 183\n", 4, 5,
 		 "a 1xx after a final response"},
-		{"INVITE: [200, 486]\n", 1, 9, "more than one final response"},
-		{"INVITE: [180, 200, 200]\n", 1, 9,
+		{"INVITE: [200, 486]\n", 1, 15, "more than one final response"},
+		{"INVITE: [180, 200, 200]\n", 1, 20,
 		 "more than one final response"},
 	};
 
@@ -922,7 +922,7 @@ static int check_err_step(void)
 		 "bad delay ''"},
 		{"INVITE: [{code: 200, hangup: soon}]\n", 1, 30,
 		 "bad hangup 'soon': use e.g. 500ms, 2s, 1.5s or 1m"},
-		{"INVITE: [{code: 486, hangup: 5s}]\n", 1, 9,
+		{"INVITE: [{code: 486, hangup: 5s}]\n", 1, 10,
 		 "'hangup' only goes with a 2xx"},
 		{"INVITE: {code: 180, hangup: 5s}\n", 1, 9,
 		 "'hangup' only goes with a 2xx"},
@@ -1131,7 +1131,7 @@ static int check_err_many(void)
 {
 	static const struct experr exp[] = {
 		{3, 3, "'user' is a built-in name"},
-		{4, 9, "a 1xx after a final response"},
+		{4, 20, "a 1xx after a final response"},
 		{5, 10, "status code 99 outside 100-699"},
 		{7, 31, "'nth' must be a number from 1"},
 		{8, 31, "bad delay '2h'"},
