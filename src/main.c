@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <getopt.h>
 #include <signal.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
 #include <sipstub.h>
 
 
@@ -26,9 +28,11 @@ static struct sipstub {
 	struct listen_spec lsv[LISTEN_MAX];
 	size_t lsc;
 	const char *events;
+	int sigfd;
+	bool stop;
 	bool trace;
 	bool check;
-} app;
+} app = {.sigfd = -1};
 
 
 static void usage(FILE *f)
@@ -199,11 +203,48 @@ static int listen_default(void)
 }
 
 
-static void signal_handler(int sig)
+static void signal_handler(int flags, void *arg)
 {
+	struct signalfd_siginfo si;
+	(void)flags;
+	(void)arg;
+
+	if (read(app.sigfd, &si, sizeof(si)) != sizeof(si))
+		return;
+
 	(void)re_fprintf(stderr, "sipstub: %s, stopping\n",
-			 sig == SIGINT ? "SIGINT" : "SIGTERM");
+			 si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+	app.stop = true;
 	re_cancel();
+}
+
+
+/* SIGINT and SIGTERM through a signalfd in the event loop: a signal
+ * that lands outside epoll_wait() is not lost (re_main()'s own handler
+ * only looks at it when the loop next wakes up). */
+static int signals_watch(void)
+{
+	sigset_t set;
+	int err;
+
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, SIGINT);
+	(void)sigaddset(&set, SIGTERM);
+
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return errno;
+
+	app.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (app.sigfd < 0)
+		return errno;
+
+	err = fd_listen(app.sigfd, FD_READ, signal_handler, NULL);
+	if (err) {
+		(void)close(app.sigfd);
+		app.sigfd = -1;
+	}
+
+	return err;
 }
 
 
@@ -268,6 +309,12 @@ static int run(int argc, char *argv[])
 	if (err)
 		return err;
 
+	err = signals_watch();
+	if (err) {
+		(void)re_fprintf(stderr, "sipstub: signals: %m\n", err);
+		return err;
+	}
+
 	if (app.events) {
 		err = evlog_alloc(&app.el, app.events);
 		if (err) {
@@ -297,7 +344,9 @@ static int run(int argc, char *argv[])
 		    scenario_rule_count(app.scn));
 	evlog_flush(app.el);
 
-	err = re_main(signal_handler);
+	/* a signal during start-up (the UDP probe loops) stops us here */
+	if (!app.stop)
+		err = re_main(NULL);
 
 	(void)re_fprintf(stderr, "%H\n", trace_summary,
 			 uas_trace(app.uas));
@@ -372,6 +421,11 @@ int main(int argc, char *argv[])
 	app.uas = mem_deref(app.uas);
 	app.el  = mem_deref(app.el);
 	app.scn = mem_deref(app.scn);
+
+	if (app.sigfd >= 0) {
+		fd_close(app.sigfd);
+		(void)close(app.sigfd);
+	}
 
 	libre_close();
 	tmr_debug();
