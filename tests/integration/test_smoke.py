@@ -6,18 +6,24 @@ from harness import SipstubTestCase, run_sipp
 
 class CallSmoke(SipstubTestCase):
 
-    def test_call_udp(self):
-        rc, out = run_sipp("sn:uac", self.stub.addr, "u1", service="alice")
+    def call(self, transport, tpname):
+        rc, out = run_sipp("sn:uac", self.stub.addr, transport,
+                           service="alice")
         self.assertEqual(rc, 0, out)
+        # the event log is flushed once per loop turn: wait for the line
+        self.stub.wait_event(lambda e: e.get("dir") == "out" and
+                             e.get("code") == 200 and
+                             e.get("method") == "BYE")
         self.assertEqual(len(self.stub.sip(dir="out", code=200,
                                            method="BYE")), 1)
+        self.assertEqual(len(self.stub.sip(dir="in", method="INVITE",
+                                           transport=tpname)), 1)
+
+    def test_call_udp(self):
+        self.call("u1", "UDP")
 
     def test_call_tcp(self):
-        rc, out = run_sipp("sn:uac", self.stub.addr, "t1", service="alice")
-        self.assertEqual(rc, 0, out)
-        self.assertEqual(len(self.stub.sip(dir="out", code=200,
-                                           method="INVITE",
-                                           transport="TCP")), 1)
+        self.call("t1", "TCP")
 
 
 if __name__ == "__main__":
