@@ -55,6 +55,7 @@ class Sipstub:
         self.stderr_path = os.path.join(self.dir, "stderr.txt")
         hp = "[%s]" % host if ":" in host else host
         wrapper = os.environ.get("SIPSTUB_WRAPPER", "").split()
+        self.wrapped = bool(wrapper)
         args = wrapper + [SIPSTUB,
                 "-l", "udp:%s:%d" % (hp, self.port),
                 "-l", "tcp:%s:%d" % (hp, self.port),
@@ -74,6 +75,20 @@ class Sipstub:
         return "%s:%d" % (hp, self.port)
 
     def events(self):
+        """Every event so far. sipstub writes its log once per event-loop
+        turn, so first wait (bounded) until the file stops growing."""
+        quiet = 0.2 if self.wrapped else 0.03
+        deadline = time.monotonic() + 2.0
+        last = -1
+        while time.monotonic() < deadline:
+            try:
+                size = os.path.getsize(self.events_path)
+            except OSError:
+                size = 0
+            if size == last:
+                break
+            last = size
+            time.sleep(quiet)
         try:
             with open(self.events_path) as f:
                 lines = f.read().splitlines()
