@@ -331,3 +331,18 @@ def response_to(req, code, reason, to_tag=None, headers=()):
     lines += list(headers)
     lines.append("Content-Length: 0")
     return "\r\n".join(lines) + "\r\n\r\n"
+
+
+def sdp_offer(formats=(0, 8, 101), port=40000):
+    """An SDP offer from 127.0.0.1 with these static/known payload
+    types."""
+    names = {0: "PCMU/8000", 8: "PCMA/8000", 18: "G729/8000",
+             101: "telephone-event/8000"}
+    lines = ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-",
+             "c=IN IP4 127.0.0.1", "t=0 0",
+             "m=audio %d RTP/AVP %s" % (port, " ".join(map(str, formats)))]
+    lines += ["a=rtpmap:%d %s" % (f, names[f]) for f in formats]
+    return "\r\n".join(lines) + "\r\n"
+
+
+SDP_OFFER = sdp_offer()

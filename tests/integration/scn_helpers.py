@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 
-from harness import (SANITIZER_MARKS, SCENARIOS, SIPSTUB, UdpClient,
+from harness import (SipstubTestCase, SANITIZER_MARKS, SCENARIOS, SIPSTUB, UdpClient,
                      free_port, header, request, status, to_tag)
 
 __all__ = ["Peer", "TcpClient", "sip_request", "transact", "collect",
@@ -323,3 +323,21 @@ def read_jsonl(path_or_text, is_text=False):
             raise ValueError("event log line %d is not JSON (%s): %r" %
                              (i, e, line))
     return out
+
+
+class PeerCase(SipstubTestCase):
+    """A sipstub per test, and raw peers closed when the test ends."""
+
+    def setUp(self):
+        super().setUp()
+        self.peers = []
+
+    def tearDown(self):
+        for p in self.peers:
+            p.close()
+        super().tearDown()
+
+    def peer(self, transport="udp"):
+        p = Peer(self.stub, transport)
+        self.peers.append(p)
+        return p

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import unittest
 
-from harness import (SIPP_DIR, SipstubTestCase, UdpClient, header, request,
+from harness import (SDP_OFFER, SIPP_DIR, SipstubTestCase, UdpClient, header, request,
                      run_sipp, sipp_inf, status, to_tag, recv_until)
 
 # The IANA "Response Codes" registry of the SIP Parameters, and the
@@ -117,18 +117,6 @@ SUCCESS = [200, 202, 204]
 FINAL = [c for c in CODES if c >= 300]
 
 
-SDP_OFFER = "\r\n".join([
-    "v=0",
-    "o=- 1 1 IN IP4 127.0.0.1",
-    "s=-",
-    "c=IN IP4 127.0.0.1",
-    "t=0 0",
-    "m=audio 40000 RTP/AVP 0 8 101",
-    "a=rtpmap:0 PCMU/8000",
-    "a=rtpmap:8 PCMA/8000",
-    "a=rtpmap:101 telephone-event/8000",
-    "",
-])
 
 
 def dedup(codes):

@@ -13,22 +13,10 @@ import tempfile
 import time
 import unittest
 
-from harness import (Sipstub, SipstubTestCase, UdpClient, event_time,
+from harness import (SDP_OFFER, Sipstub, SipstubTestCase, UdpClient, event_time,
                      free_port, header, recv_until, request, response_to,
                      run_sipp, sipp_inf, status, to_tag, SANITIZER_MARKS)
 
-SDP_OFFER = "\r\n".join([
-    "v=0",
-    "o=- 1 1 IN IP4 127.0.0.1",
-    "s=-",
-    "c=IN IP4 127.0.0.1",
-    "t=0 0",
-    "m=audio 40000 RTP/AVP 0 8 101",
-    "a=rtpmap:0 PCMU/8000",
-    "a=rtpmap:8 PCMA/8000",
-    "a=rtpmap:101 telephone-event/8000",
-    "",
-])
 
 T1 = 0.5
 

@@ -8,8 +8,8 @@ import subprocess
 import time
 import unittest
 
-from harness import SipstubTestCase
-from scn_helpers import (Peer, TcpClient, UdpClient, collect, header,
+
+from scn_helpers import (PeerCase, Peer, TcpClient, UdpClient, collect, header,
                          sip_request, status, to_tag, transact)
 
 ALLOW_BASE = {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS"}
@@ -27,21 +27,7 @@ def drop_header(msg, name):
     return "\r\n".join(lines) + sep + body
 
 
-class RequestCase(SipstubTestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.peers = []
-
-    def tearDown(self):
-        for p in self.peers:
-            p.close()
-        super().tearDown()
-
-    def peer(self, transport="udp"):
-        p = Peer(self.stub, transport)
-        self.peers.append(p)
-        return p
+class RequestCase(PeerCase):
 
     def uri(self, user="alice"):
         return "sip:%s@%s" % (user, self.stub.addr)

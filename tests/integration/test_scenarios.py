@@ -13,8 +13,8 @@ import shutil
 import tempfile
 import unittest
 
-from harness import SipstubTestCase, run_sipp
-from scn_helpers import (Peer, SCENARIOS, collect, contacts, cseq, header,
+from harness import run_sipp
+from scn_helpers import (PeerCase, Peer, SCENARIOS, collect, contacts, cseq, header,
                          response_seq, out_responses, scenario_path,
                          sip_request, status, to_tag, transact,
                          wait_until)
@@ -44,7 +44,7 @@ def codes(seq):
     return [c for c, _ in seq]
 
 
-class ScenarioCase(SipstubTestCase):
+class ScenarioCase(PeerCase):
     """sipstub started with one shipped scenario file."""
 
     scenario_file = None
@@ -53,17 +53,6 @@ class ScenarioCase(SipstubTestCase):
         if self.scenario_file:
             self.scenario = scenario_path(self.scenario_file)
         super().setUp()
-        self.peers = []
-
-    def tearDown(self):
-        for p in self.peers:
-            p.close()
-        super().tearDown()
-
-    def peer(self, transport="udp"):
-        p = Peer(self.stub, transport)
-        self.peers.append(p)
-        return p
 
     def sipp(self, xml, service="alice", transport="u1", **kw):
         rc, out = run_sipp(xml, self.stub.addr, transport, service=service,

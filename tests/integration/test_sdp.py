@@ -8,17 +8,7 @@ import socket
 import unittest
 
 from harness import (SipstubTestCase, UdpClient, header, recv_until,
-                     request, status, to_tag)
-
-
-def offer(formats):
-    names = {0: "PCMU/8000", 8: "PCMA/8000", 18: "G729/8000",
-             101: "telephone-event/8000"}
-    lines = ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-",
-             "c=IN IP4 127.0.0.1", "t=0 0",
-             "m=audio 40000 RTP/AVP %s" % " ".join(map(str, formats))]
-    lines += ["a=rtpmap:%d %s" % (f, names[f]) for f in formats]
-    return "\r\n".join(lines) + "\r\n"
+                     request, sdp_offer as offer, status, to_tag)
 
 
 def body(msg):
