@@ -203,12 +203,15 @@ static int body_expand(struct xact *x, const struct step *step,
 		err = mbuf_write_mem(mb, (uint8_t *)step->body,
 				     step->bodylen);
 
-	if (err)
+	if (err) {
 		mem_deref(mb);
-	else
-		*mbp = mb;
+		return err;
+	}
 
-	return err;
+	mb->pos = 0;
+	*mbp = mb;
+
+	return 0;
 }
 
 
