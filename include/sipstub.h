@@ -10,6 +10,7 @@
 enum {
 	SIPSTUB_MAX_DIALOGS_EARLY = 16,  /* early dialogs per INVITE       */
 	SIPSTUB_PENDING_MAX = 600000,    /* ms a request may stay unanswered */
+	SIPSTUB_MAX_SIZE = 65535,        /* default --max-size, bytes       */
 };
 
 #define SIPSTUB_ALLOW \
@@ -211,6 +212,8 @@ struct hash *uas_dialogs(const struct uas *uas);
 struct list *uas_xacts(struct uas *uas);
 struct evlog *uas_evlog(const struct uas *uas);
 struct tqs *uas_tqs(const struct uas *uas);
+void uas_set_max_size(struct uas *uas, size_t max);
+size_t uas_max_size(const struct uas *uas);
 struct trace *uas_trace(const struct uas *uas);
 void uas_local_addr(struct sa *laddr, const struct sip_msg *msg);
 void uas_shutdown(struct uas *uas);

@@ -28,11 +28,12 @@ static struct sipstub {
 	struct listen_spec lsv[LISTEN_MAX];
 	size_t lsc;
 	const char *events;
+	size_t max_size;
 	int sigfd;
 	bool stop;
 	bool trace;
 	bool check;
-} app = {.sigfd = -1};
+} app = {.sigfd = -1, .max_size = SIPSTUB_MAX_SIZE};
 
 
 static void usage(FILE *f)
@@ -55,6 +56,8 @@ static void usage(FILE *f)
 	"  -e, --events FILE             JSON-lines event log "
 	"('-' for stdout)\n"
 	"  -t, --trace                   print every SIP message to stderr\n"
+	"  -m, --max-size BYTES          larger UDP requests get 513 "
+	"(default 65535)\n"
 	"  -h, --help                    this help\n"
 	"  -V, --version                 print the version\n");
 }
@@ -203,6 +206,23 @@ static int listen_default(void)
 }
 
 
+static int size_parse(const char *s, size_t *sizep)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*s < '0' || *s > '9' || *end || v < 512 || v > 65535) {
+		(void)re_fprintf(stderr, "sipstub: bad --max-size '%s' "
+				 "(512..65535 bytes)\n", s);
+		return EINVAL;
+	}
+
+	*sizep = v;
+
+	return 0;
+}
+
+
 static void signal_handler(int flags, void *arg)
 {
 	struct signalfd_siginfo si;
@@ -328,6 +348,8 @@ static int run(int argc, char *argv[])
 	if (err)
 		return err;
 
+	uas_set_max_size(app.uas, app.max_size);
+
 	if (app.lsc) {
 		for (i = 0; i < app.lsc && !err; i++)
 			err = listen_spec(app.lsv[i].tp, &app.lsv[i].laddr);
@@ -363,13 +385,14 @@ int main(int argc, char *argv[])
 		{"check",   no_argument,       NULL, 'c'},
 		{"events",  required_argument, NULL, 'e'},
 		{"trace",   no_argument,       NULL, 't'},
+		{"max-size", required_argument, NULL, 'm'},
 		{"help",    no_argument,       NULL, 'h'},
 		{"version", no_argument,       NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "l:ce:thV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:ce:tm:hV", opts, NULL)) != -1) {
 
 		switch (c) {
 
@@ -388,6 +411,11 @@ int main(int argc, char *argv[])
 
 		case 't':
 			app.trace = true;
+			break;
+
+		case 'm':
+			if (size_parse(optarg, &app.max_size))
+				return 2;
 			break;
 
 		case 'h':

@@ -5,7 +5,7 @@
  * helper on each SIP socket sees every datagram first; one that does not
  * decode gets 400 (505 for another SIP version, 513 when too large)
  * where its Via can be read, else it is dropped, and either way the
- * event log says so. libre 1.1.0 has no call that returns the socket
+ * event log says so. A datagram over the --max-size limit gets 513. libre 1.1.0 has no call that returns the socket
  * of a SIP transport, so uas.c learns it from a probe request sent to
  * the transport at start-up (rawrx_probe_*).
  *
@@ -215,7 +215,8 @@ static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
 			   !memcmp(raw.p + 4, "\x21\x12\xa4\x42", 4)))
 		return false;
 
-	if (raw.l >= RXSZ) {
+	/* RFC 3261 21.5.14; a full receive buffer may be cut short */
+	if (raw.l > uas_max_size(rx->uas) || raw.l >= RXSZ) {
 		malformed(rx, src, &raw, true);
 		return true;
 	}

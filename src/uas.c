@@ -32,6 +32,7 @@ struct uas {
 	struct hash *dialogs;
 	struct list xacts;
 	struct tqs *tqs;
+	size_t max_size;           /* bytes of a UDP request, else 513 */
 };
 
 
@@ -295,6 +296,7 @@ int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
 
 	uas->scn = mem_ref(scn);
 	uas->el  = mem_ref(el);
+	uas->max_size = SIPSTUB_MAX_SIZE;
 
 	err = hash_alloc(&uas->dialogs, HASH_SIZE);
 	if (err)
@@ -481,6 +483,19 @@ struct hash *uas_dialogs(const struct uas *uas)
 struct list *uas_xacts(struct uas *uas)
 {
 	return uas ? &uas->xacts : NULL;
+}
+
+
+void uas_set_max_size(struct uas *uas, size_t max)
+{
+	if (uas)
+		uas->max_size = max;
+}
+
+
+size_t uas_max_size(const struct uas *uas)
+{
+	return uas ? uas->max_size : SIPSTUB_MAX_SIZE;
 }
 
 

@@ -142,5 +142,34 @@ class Features(unittest.TestCase):
                              e.get("method") == "BYE")
 
 
+class MaxSize(unittest.TestCase):
+    """--max-size: a larger UDP request gets 513 (RFC 3261 21.5.14)."""
+
+    def test_513(self):
+        stub = Sipstub(extra=("--max-size", "2000"))
+        c = UdpClient()
+        try:
+            dest = ("127.0.0.1", stub.port)
+            small = request("MESSAGE", "sip:a@127.0.0.1", c.port,
+                            headers=["Content-Type: text/plain"])
+            c.send(small, dest)
+            self.assertEqual(status(c.recv(3)), 200)
+            big = request("MESSAGE", "sip:a@127.0.0.1", c.port,
+                          headers=["X-Pad: " + "x" * 2500])
+            c.send(big, dest)
+            resp = c.recv(3)
+            self.assertEqual(resp.split("\r\n")[0],
+                             "SIP/2.0 513 Message Too Large")
+            self.assertEqual(header(resp, "Call-ID"),
+                             header(big, "Call-ID"))
+            stub.wait_event(lambda e: e.get("event") == "malformed" and
+                            e.get("code") == 513)
+        finally:
+            c.close()
+            code, err = stub.stop()
+            stub.close()
+        self.assertEqual(code, 0, err)
+
+
 if __name__ == "__main__":
     unittest.main()
