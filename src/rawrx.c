@@ -111,7 +111,7 @@ static void reply_raw(struct rawrx *rx, const struct sa *src,
 	err |= hdr_copy(mb, msg, "From", "f");
 	if (line_find(&to, msg, "To", "t")) {
 		err |= mbuf_printf(mb, "To: %r", &to);
-		if (re_regex(to.p, to.l, ";[ \t]*tag="))
+		if (re_regex(to.p, to.l, ";[ \t]*tag=", NULL))
 			err |= mbuf_printf(mb, ";tag=%016llx",
 					   rand_u64() | (1ULL << 63));
 		err |= mbuf_write_str(mb, "\r\n");
