@@ -140,6 +140,7 @@ struct evlog;
 
 int  evlog_alloc(struct evlog **elp, const char *path);
 void evlog_flush(struct evlog *el);
+void evlog_set_worker(struct evlog *el, unsigned idx);
 void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
 	       const struct sa *src, const struct sa *dst,
 	       const uint8_t *pkt, size_t len);
@@ -213,7 +214,13 @@ struct list *uas_xacts(struct uas *uas);
 struct evlog *uas_evlog(const struct uas *uas);
 struct tqs *uas_tqs(const struct uas *uas);
 void uas_set_max_size(struct uas *uas, size_t max);
+void uas_set_workers(struct uas *uas, unsigned n);
 size_t uas_max_size(const struct uas *uas);
 struct trace *uas_trace(const struct uas *uas);
 void uas_local_addr(struct sa *laddr, const struct sip_msg *msg);
 void uas_shutdown(struct uas *uas);
+
+
+/* workers (the sipstub executable only) */
+void reuseport_set(bool on);
+int  workers_run(unsigned n, unsigned *idxp);

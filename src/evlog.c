@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <sys/time.h>
 #include <sipstub.h>
@@ -26,8 +28,10 @@ struct evlog {
 	struct mbuf *mb;
 	struct mbuf *pkt;          /* copy of a message to decode */
 	struct tmr tmr;
+	char worker[24];           /* "\"worker\":N," with --workers */
 	int fd;
 	bool own_fd;
+	bool chunked;              /* a pipe shared by workers */
 };
 
 
@@ -104,6 +108,53 @@ int evlog_alloc(struct evlog **elp, const char *path)
 
 
 /**
+ * Mark the lines of a worker, for a log shared by several workers
+ *
+ * Writes to a file opened with O_APPEND do not interleave; writes to a
+ * pipe do above PIPE_BUF bytes, so there they go in whole lines of at
+ * most PIPE_BUF bytes each (a longer line still goes at once).
+ *
+ * @param el  Event log
+ * @param idx Worker index
+ */
+void evlog_set_worker(struct evlog *el, unsigned idx)
+{
+	struct stat st;
+
+	if (!el)
+		return;
+
+	(void)re_snprintf(el->worker, sizeof(el->worker), "\"worker\":%u,",
+			  idx);
+
+	el->chunked = fstat(el->fd, &st) || !S_ISREG(st.st_mode);
+}
+
+
+/* the length of the next write: whole lines, up to PIPE_BUF if chunked */
+static size_t chunk_len(const struct evlog *el, const uint8_t *p,
+			size_t left)
+{
+	size_t n = 0;
+
+	if (!el->chunked || left <= PIPE_BUF)
+		return left;
+
+	while (n < left) {
+		const uint8_t *nl = memchr(p + n, '\n', left - n);
+		size_t end = nl ? (size_t)(nl - p) + 1 : left;
+
+		if (end > PIPE_BUF)
+			return n ? n : end;
+
+		n = end;
+	}
+
+	return n;
+}
+
+
+/**
  * Write out all buffered lines
  *
  * @param el Event log
@@ -120,7 +171,7 @@ void evlog_flush(struct evlog *el)
 	left = el->mb->end;
 
 	while (left) {
-		ssize_t n = write(el->fd, p, left);
+		ssize_t n = write(el->fd, p, chunk_len(el, p, left));
 
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -289,10 +340,10 @@ void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
 	err = mbuf_write_mem(el->pkt, pkt, len);
 	el->pkt->pos = 0;
 
-	err |= mbuf_printf(el->mb, "{\"ts\":\"%H\",\"event\":\"sip\","
+	err |= mbuf_printf(el->mb, "{\"ts\":\"%H\",%s\"event\":\"sip\","
 			   "\"dir\":\"%s\",\"transport\":\"%s\","
 			   "\"src\":\"%J\",\"dst\":\"%J\",\"len\":%zu",
-			   ts_print, NULL, tx ? "out" : "in",
+			   ts_print, NULL, el->worker, tx ? "out" : "in",
 			   sip_transp_name(tp), src, dst, len);
 
 	if (!err && !sip_msg_decode(&msg, el->pkt))
@@ -326,8 +377,8 @@ void evlog_event(struct evlog *el, const char *event,
 	if (!el)
 		return;
 
-	err |= mbuf_printf(el->mb, "{\"ts\":\"%H\",\"event\":\"%s\"",
-			   ts_print, NULL, event);
+	err |= mbuf_printf(el->mb, "{\"ts\":\"%H\",%s\"event\":\"%s\"",
+			   ts_print, NULL, el->worker, event);
 
 	if (msg) {
 		err |= str_field(el->mb, "method", &msg->met);

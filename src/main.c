@@ -29,11 +29,13 @@ static struct sipstub {
 	size_t lsc;
 	const char *events;
 	size_t max_size;
+	unsigned workers;
+	unsigned worker;           /* this worker's index */
 	int sigfd;
 	bool stop;
 	bool trace;
 	bool check;
-} app = {.sigfd = -1, .max_size = SIPSTUB_MAX_SIZE};
+} app = {.sigfd = -1, .max_size = SIPSTUB_MAX_SIZE, .workers = 1};
 
 
 static void usage(FILE *f)
@@ -58,6 +60,9 @@ static void usage(FILE *f)
 	"  -t, --trace                   print every SIP message to stderr\n"
 	"  -m, --max-size BYTES          larger UDP requests get 513 "
 	"(default 65535)\n"
+	"  -w, --workers N               N processes sharing the ports "
+	"(SO_REUSEPORT;\n"
+	"                                default 1)\n"
 	"  -h, --help                    this help\n"
 	"  -V, --version                 print the version\n");
 }
@@ -223,6 +228,40 @@ static int size_parse(const char *s, size_t *sizep)
 }
 
 
+static int workers_parse(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*s < '0' || *s > '9' || *end || v < 1 || v > 64) {
+		(void)re_fprintf(stderr, "sipstub: bad --workers '%s' "
+				 "(1..64)\n", s);
+		return EINVAL;
+	}
+
+	app.workers = (unsigned)v;
+
+	return 0;
+}
+
+
+/* Workers bind the same ports: port 0 would give each its own */
+static int workers_check(void)
+{
+	size_t i;
+
+	for (i = 0; i < app.lsc && app.workers > 1; i++) {
+		if (!sa_port(&app.lsv[i].laddr)) {
+			(void)re_fprintf(stderr, "sipstub: --workers needs "
+					 "fixed ports, not port 0\n");
+			return EINVAL;
+		}
+	}
+
+	return 0;
+}
+
+
 static void signal_handler(int flags, void *arg)
 {
 	struct signalfd_siginfo si;
@@ -342,6 +381,9 @@ static int run(int argc, char *argv[])
 					 "log '%s': %m\n", app.events, err);
 			return err;
 		}
+
+		if (app.workers > 1)
+			evlog_set_worker(app.el, app.worker);
 	}
 
 	err = uas_alloc(&app.uas, app.scn, app.el, app.trace);
@@ -349,6 +391,9 @@ static int run(int argc, char *argv[])
 		return err;
 
 	uas_set_max_size(app.uas, app.max_size);
+	uas_set_workers(app.uas, app.workers);
+
+	reuseport_set(app.workers > 1);
 
 	if (app.lsc) {
 		for (i = 0; i < app.lsc && !err; i++)
@@ -358,12 +403,14 @@ static int run(int argc, char *argv[])
 		err = listen_default();
 	}
 
+	reuseport_set(false);
+
 	if (err)
 		return err;
 
 	evlog_event(app.el, "start", NULL, ",\"version\":\"%s\","
-		    "\"rules\":%u", SIPSTUB_VERSION,
-		    scenario_rule_count(app.scn));
+		    "\"rules\":%u,\"workers\":%u", SIPSTUB_VERSION,
+		    scenario_rule_count(app.scn), app.workers);
 	evlog_flush(app.el);
 
 	/* a signal during start-up (the UDP probe loops) stops us here */
@@ -386,13 +433,14 @@ int main(int argc, char *argv[])
 		{"events",  required_argument, NULL, 'e'},
 		{"trace",   no_argument,       NULL, 't'},
 		{"max-size", required_argument, NULL, 'm'},
+		{"workers", required_argument, NULL, 'w'},
 		{"help",    no_argument,       NULL, 'h'},
 		{"version", no_argument,       NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "l:ce:tm:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:ce:tm:w:hV", opts, NULL)) != -1) {
 
 		switch (c) {
 
@@ -418,6 +466,11 @@ int main(int argc, char *argv[])
 				return 2;
 			break;
 
+		case 'w':
+			if (workers_parse(optarg))
+				return 2;
+			break;
+
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -435,6 +488,16 @@ int main(int argc, char *argv[])
 
 	if (app.check)
 		return check_files(argc - optind, argv + optind);
+
+	if (workers_check())
+		return 2;
+
+	if (app.workers > 1) {
+		int rc = workers_run(app.workers, &app.worker);
+
+		if (rc >= 0)
+			return rc;
+	}
 
 	err = libre_init();
 	if (err) {

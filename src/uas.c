@@ -33,7 +33,11 @@ struct uas {
 	struct list xacts;
 	struct tqs *tqs;
 	size_t max_size;           /* bytes of a UDP request, else 513 */
+	unsigned workers;          /* processes sharing the ports */
 };
+
+/* The Request-URI of a probe: any worker's probe is dropped unseen */
+static const char probe_ruri[] = "OPTIONS sip:sipstub-probe@";
 
 
 static void uas_destructor(void *arg)
@@ -64,6 +68,10 @@ static void trace_handler(bool tx, enum sip_transp tp, const struct sa *src,
 	struct uas *uas = arg;
 
 	if (uas->probe_callid)
+		return;
+
+	if (!tx && len >= sizeof(probe_ruri) - 1 &&
+	    !memcmp(pkt, probe_ruri, sizeof(probe_ruri) - 1))
 		return;
 
 	trace_msg(uas->trace, tx, tp, src, dst, pkt, len);
@@ -215,14 +223,25 @@ static void in_dialog(struct uas *uas, const struct sip_msg *msg)
 }
 
 
+static bool is_probe(const struct pl *ruri)
+{
+	const size_t n = sizeof(probe_ruri) - 1 - 8;
+
+	return ruri->l >= n && !memcmp(ruri->p, probe_ruri + 8, n);
+}
+
+
 static bool request_handler(const struct sip_msg *msg, void *arg)
 {
 	struct uas *uas = arg;
 	const struct rule *rule;
 
-	if (uas->probe_callid && !pl_strcmp(&msg->callid, uas->probe_callid)) {
-		uas->probe_sock = mem_ref(msg->sock);
-		re_cancel();
+	if (is_probe(&msg->ruri)) {
+		if (uas->probe_callid &&
+		    !pl_strcmp(&msg->callid, uas->probe_callid)) {
+			uas->probe_sock = mem_ref(msg->sock);
+			re_cancel();
+		}
 		return true;
 	}
 
@@ -337,29 +356,16 @@ static void probe_timeout(void *arg)
 }
 
 
-/* Send ourselves a request to learn the transport's UDP socket, which
- * libre 1.1.0 does not hand out, and watch it with rawrx. */
-static int udp_watch(struct uas *uas, const struct sa *bound)
+/* One probe from a new source port; waits up to wait ms for it */
+static int probe_send(struct uas *uas, const struct sa *dst, uint32_t wait)
 {
 	struct udp_sock *ps = NULL;
-	struct rawrx *rx;
 	struct mbuf *mb = NULL;
-	struct sa dst = *bound, src;
+	struct sa src = *dst;
 	struct tmr tmr;
 	int err;
 
-	if (sa_is_any(&dst)) {
-		(void)sa_set_str(&dst, sa_af(bound) == AF_INET6 ?
-				 "::1" : "127.0.0.1", sa_port(bound));
-	}
-
-	src = dst;
 	sa_set_port(&src, 0);
-
-	err = re_sdprintf(&uas->probe_callid, "sipstub-probe-%016llx",
-			  rand_u64());
-	if (err)
-		return err;
 
 	err = udp_listen(&ps, &src, NULL, NULL);
 	if (err)
@@ -375,7 +381,7 @@ static int udp_watch(struct uas *uas, const struct sa *bound)
 		goto out;
 	}
 
-	err = mbuf_printf(mb, "OPTIONS sip:probe@%J SIP/2.0\r\n"
+	err = mbuf_printf(mb, "%s%J SIP/2.0\r\n"
 			  "Via: SIP/2.0/UDP %J;branch=z9hG4bK%016llx\r\n"
 			  "From: <sip:probe@%J>;tag=%016llx\r\n"
 			  "To: <sip:probe@%J>\r\n"
@@ -383,20 +389,62 @@ static int udp_watch(struct uas *uas, const struct sa *bound)
 			  "CSeq: 1 OPTIONS\r\n"
 			  "Max-Forwards: 0\r\n"
 			  "Content-Length: 0\r\n\r\n",
-			  &dst, &src, rand_u64(), &src, rand_u64(), &dst,
-			  uas->probe_callid);
+			  probe_ruri, dst, &src, rand_u64(), &src, rand_u64(),
+			  dst, uas->probe_callid);
 	if (err)
 		goto out;
 
 	mb->pos = 0;
-	err = udp_send(ps, &dst, mb);
+	err = udp_send(ps, dst, mb);
 	if (err)
 		goto out;
 
 	tmr_init(&tmr);
-	tmr_start(&tmr, 2000, probe_timeout, NULL);
+	tmr_start(&tmr, wait, probe_timeout, NULL);
 	(void)re_main(NULL);
+
+	/* stopped by a signal */
+	if (!uas->probe_sock && tmr_isrunning(&tmr))
+		err = EINTR;
+
 	tmr_cancel(&tmr);
+
+ out:
+	mem_deref(mb);
+	mem_deref(ps);
+
+	return err;
+}
+
+
+/* Send ourselves a request to learn the transport's UDP socket, which
+ * libre 1.1.0 does not hand out, and watch it with rawrx. Workers share
+ * the port, so a probe may reach another worker (which drops it): try
+ * again from other source ports, which hash to other sockets. */
+static int udp_watch(struct uas *uas, const struct sa *bound)
+{
+	const unsigned tries = uas->workers > 1 ? 32 * uas->workers : 1;
+	const uint32_t wait = uas->workers > 1 ? 200 : 2000;
+	struct rawrx *rx;
+	struct sa dst = *bound;
+	unsigned i;
+	int err;
+
+	if (sa_is_any(&dst)) {
+		(void)sa_set_str(&dst, sa_af(bound) == AF_INET6 ?
+				 "::1" : "127.0.0.1", sa_port(bound));
+	}
+
+	err = re_sdprintf(&uas->probe_callid, "sipstub-probe-%016llx",
+			  rand_u64());
+	if (err)
+		return err;
+
+	for (i = 0; i < tries && !uas->probe_sock && !err; i++)
+		err = probe_send(uas, &dst, wait);
+
+	if (err)
+		goto out;
 
 	if (!uas->probe_sock) {
 		err = ETIMEDOUT;
@@ -412,8 +460,6 @@ static int udp_watch(struct uas *uas, const struct sa *bound)
  out:
 	uas->probe_sock = mem_deref(uas->probe_sock);
 	uas->probe_callid = mem_deref(uas->probe_callid);
-	mem_deref(mb);
-	mem_deref(ps);
 
 	return err;
 }
@@ -483,6 +529,19 @@ struct hash *uas_dialogs(const struct uas *uas)
 struct list *uas_xacts(struct uas *uas)
 {
 	return uas ? &uas->xacts : NULL;
+}
+
+
+/**
+ * Tell the UAS how many worker processes share its ports
+ *
+ * @param uas UAS
+ * @param n   Number of workers
+ */
+void uas_set_workers(struct uas *uas, unsigned n)
+{
+	if (uas)
+		uas->workers = n;
 }
 
 
