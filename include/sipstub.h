@@ -19,6 +19,7 @@ enum {
 
 
 struct uas;
+struct guard_cfg;
 struct scenario;
 struct media;
 struct dialog;
@@ -205,7 +206,8 @@ int  notify_send(struct uas *uas, const struct sip_msg *msg);
 /* UAS: the SIP stack, transports and request dispatch */
 
 int  uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
-	       bool trace);
+	       bool trace, const struct guard_cfg *limits);
+void uas_count(struct uas *uas, bool dialog, int delta);
 int  uas_listen(struct uas *uas, enum sip_transp tp, const struct sa *laddr,
 		struct sa *bound);
 struct sip *uas_sip(const struct uas *uas);
@@ -219,6 +221,29 @@ size_t uas_max_size(const struct uas *uas);
 struct trace *uas_trace(const struct uas *uas);
 void uas_local_addr(struct sa *laddr, const struct sip_msg *msg);
 void uas_shutdown(struct uas *uas);
+
+
+/* Guard: resource limits */
+
+struct guard_cfg {
+	uint32_t max_xacts;    /* transactions being answered */
+	uint32_t max_dialogs;
+	uint32_t max_tcp;      /* TCP connections */
+	uint32_t tcp_idle;     /* s without a message before closing */
+	uint32_t retry_after;  /* s, in a 503 */
+};
+
+struct guard;
+
+extern const struct guard_cfg guard_defaults;
+
+int  guard_alloc(struct guard **gp, const struct guard_cfg *cfg);
+int  guard_parse(struct guard_cfg *cfg, const char *spec);
+bool guard_tcp_msg(struct guard *g, const struct sip_msg *msg);
+void guard_tcp_close(const struct sip_msg *msg);
+const char *guard_check(const struct guard *g, uint32_t xacts,
+			uint32_t dialogs, bool invite);
+uint32_t guard_retry_after(const struct guard *g);
 
 
 /* workers (the sipstub executable only) */

@@ -26,6 +26,7 @@ struct dialog {
 	uint32_t rtx_wait;         /* ms of the current wait    */
 	uint32_t rtx_ival;
 	bool ending;
+	bool counted;
 };
 
 
@@ -33,6 +34,8 @@ static void dialog_destructor(void *arg)
 {
 	struct dialog *d = arg;
 
+	if (d->counted)
+		uas_count(d->uas, true, -1);
 	hash_unlink(&d->he);
 	tq_cancel(&d->tmr_rtx);
 	tq_cancel(&d->tmr_hangup);
@@ -167,6 +170,8 @@ int dialog_alloc(struct dialog **dlgp, struct uas *uas,
 	d->media = mem_ref(media);
 
 	hash_append(uas_dialogs(uas), hash_joaat_pl(&msg->callid), &d->he, d);
+	uas_count(uas, true, +1);
+	d->counted = true;
 
 	rtx_start(d, msg, resp);
 

@@ -29,6 +29,7 @@ static struct sipstub {
 	size_t lsc;
 	const char *events;
 	size_t max_size;
+	struct guard_cfg limits;
 	unsigned workers;
 	unsigned worker;           /* this worker's index */
 	int sigfd;
@@ -63,6 +64,10 @@ static void usage(FILE *f)
 	"  -w, --workers N               N processes sharing the ports "
 	"(SO_REUSEPORT;\n"
 	"                                default 1)\n"
+	"  -L, --limit NAME=VALUE        transactions, dialogs, tcp "
+	"(connections),\n"
+	"                                tcp-idle (s), retry-after (s of a "
+	"503)\n"
 	"  -h, --help                    this help\n"
 	"  -V, --version                 print the version\n");
 }
@@ -386,7 +391,7 @@ static int run(int argc, char *argv[])
 			evlog_set_worker(app.el, app.worker);
 	}
 
-	err = uas_alloc(&app.uas, app.scn, app.el, app.trace);
+	err = uas_alloc(&app.uas, app.scn, app.el, app.trace, &app.limits);
 	if (err)
 		return err;
 
@@ -434,13 +439,16 @@ int main(int argc, char *argv[])
 		{"trace",   no_argument,       NULL, 't'},
 		{"max-size", required_argument, NULL, 'm'},
 		{"workers", required_argument, NULL, 'w'},
+		{"limit",   required_argument, NULL, 'L'},
 		{"help",    no_argument,       NULL, 'h'},
 		{"version", no_argument,       NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "l:ce:tm:w:hV", opts, NULL)) != -1) {
+	app.limits = guard_defaults;
+
+	while ((c = getopt_long(argc, argv, "l:ce:tm:w:L:hV", opts, NULL)) != -1) {
 
 		switch (c) {
 
@@ -469,6 +477,14 @@ int main(int argc, char *argv[])
 		case 'w':
 			if (workers_parse(optarg))
 				return 2;
+			break;
+
+		case 'L':
+			if (guard_parse(&app.limits, optarg)) {
+				(void)re_fprintf(stderr, "sipstub: bad --limit "
+						 "'%s' (see --help)\n", optarg);
+				return 2;
+			}
 			break;
 
 		case 'h':

@@ -34,6 +34,9 @@ struct uas {
 	struct tqs *tqs;
 	size_t max_size;           /* bytes of a UDP request, else 513 */
 	unsigned workers;          /* processes sharing the ports */
+	struct guard *guard;
+	uint32_t nxacts;
+	uint32_t ndialogs;
 };
 
 /* The Request-URI of a probe: any worker's probe is dropped unseen */
@@ -48,6 +51,7 @@ static void uas_destructor(void *arg)
 	list_flush(&uas->rawrxl);
 	mem_deref(uas->probe_sock);
 	mem_deref(uas->probe_callid);
+	mem_deref(uas->guard);
 	mem_deref(uas->lsnr);
 	if (uas->sip) {
 		sip_close(uas->sip, true);
@@ -97,6 +101,48 @@ static void reply_plain(struct uas *uas, const struct sip_msg *msg,
 	err = reply_send(NULL, uas->sip, &r, NULL);
 	if (err)
 		DEBUG_WARNING("%u reply to %r: %m\n", scode, &msg->met, err);
+}
+
+
+/* A limit is hit: a stateless 503, which keeps no transaction */
+static void overload(struct uas *uas, const struct sip_msg *msg,
+		     const char *limit)
+{
+	struct hdrval ra;
+	struct list hdrs = LIST_INIT;
+	struct reply r;
+	struct mbuf *mb = NULL;
+	struct sa laddr, dst;
+	char secs[16];
+	int err;
+
+	evlog_event(uas->el, "overload", msg, ",\"limit\":\"%s\"", limit);
+
+	if (!pl_strcmp(&msg->met, "ACK"))
+		return;
+
+	(void)re_snprintf(secs, sizeof(secs), "%u",
+			  guard_retry_after(uas->guard));
+	memset(&ra, 0, sizeof(ra));
+	ra.name  = "Retry-After";
+	ra.value = secs;
+	list_append(&hdrs, &ra.le, &ra);
+
+	memset(&r, 0, sizeof(r));
+	uas_local_addr(&laddr, msg);
+	r.msg    = msg;
+	r.scode  = 503;
+	r.laddr  = &laddr;
+	r.hdrs   = &hdrs;
+	r.totag  = pl_isset(&msg->to.tag) ? 0 : msg->tag | (1ULL << 63);
+
+	err = reply_build(&mb, &dst, &r);
+	if (!err)
+		err = sip_send(uas->sip, msg->sock, msg->tp, &dst, mb);
+	if (err)
+		DEBUG_WARNING("503 to %r: %m\n", &msg->met, err);
+
+	mem_deref(mb);
 }
 
 
@@ -248,6 +294,12 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	if (!request_check(uas, msg))
 		return true;
 
+	if (!guard_tcp_msg(uas->guard, msg)) {
+		overload(uas, msg, "tcp");
+		guard_tcp_close(msg);
+		return true;
+	}
+
 	if (!pl_strcmp(&msg->met, "ACK")) {
 		struct dialog *dlg = dialog_find(uas, msg);
 
@@ -269,7 +321,13 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 
 	rule = scenario_match(uas->scn, msg);
 	if (rule && pl_strcmp(&msg->met, "BYE")) {
-		(void)xact_start(uas, msg, rule, NULL);
+		const char *limit = guard_check(uas->guard, uas->nxacts,
+						uas->ndialogs,
+						!pl_strcmp(&msg->met, "INVITE"));
+		if (limit)
+			overload(uas, msg, limit);
+		else
+			(void)xact_start(uas, msg, rule, NULL);
 		return true;
 	}
 
@@ -296,12 +354,13 @@ static void exit_handler(void *arg)
  * @param uasp  UAS, set on success
  * @param scn   Scenario (referenced)
  * @param el    Event log, or NULL
- * @param trace Print every SIP message to stderr
+ * @param trace  Print every SIP message to stderr
+ * @param limits Resource limits, NULL for the defaults
  *
  * @return 0 if success, otherwise errorcode
  */
 int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
-	      bool trace)
+	      bool trace, const struct guard_cfg *limits)
 {
 	struct uas *uas;
 	int err;
@@ -322,6 +381,10 @@ int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
 		goto out;
 
 	err = tqs_alloc(&uas->tqs);
+	if (err)
+		goto out;
+
+	err = guard_alloc(&uas->guard, limits ? limits : &guard_defaults);
 	if (err)
 		goto out;
 
@@ -523,6 +586,25 @@ struct sip *uas_sip(const struct uas *uas)
 struct hash *uas_dialogs(const struct uas *uas)
 {
 	return uas ? uas->dialogs : NULL;
+}
+
+
+/**
+ * Count a transaction or dialog coming (+1) or going (-1)
+ *
+ * @param uas    UAS
+ * @param dialog True for a dialog, false for a transaction
+ * @param delta  +1 or -1
+ */
+void uas_count(struct uas *uas, bool dialog, int delta)
+{
+	if (!uas)
+		return;
+
+	if (dialog)
+		uas->ndialogs += delta;
+	else
+		uas->nxacts += delta;
 }
 
 

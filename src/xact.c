@@ -43,6 +43,7 @@ static void xact_destructor(void *arg)
 	struct xact *x = arg;
 
 	list_unlink(&x->le);
+	uas_count(x->uas, false, -1);
 	tq_cancel(&x->tmr);
 	tmr_cancel(&x->tmr_cap);
 	mem_deref(x->st);
@@ -398,6 +399,7 @@ int xact_start(struct uas *uas, const struct sip_msg *msg,
 		return ENOMEM;
 
 	list_append(uas_xacts(uas), &x->le, x);
+	uas_count(uas, false, +1);
 	x->uas    = uas;
 	x->msg    = mem_ref((void *)msg);
 	x->rule   = rule;

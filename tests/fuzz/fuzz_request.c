@@ -63,7 +63,7 @@ static int setup(void)
 	if (!err)
 		err = evlog_alloc(&fz.el, "/dev/null");
 	if (!err)
-		err = uas_alloc(&fz.uas, fz.scn, fz.el, false);
+		err = uas_alloc(&fz.uas, fz.scn, fz.el, false, NULL);
 	if (err)
 		return err;
 
