@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sipstub.h>
 
@@ -312,6 +313,30 @@ static int signals_watch(void)
 }
 
 
+/* Every call holds an RTP socket: raise the descriptor limit to the hard
+ * limit (up to FDS_MAX) and size libre's descriptor table to match, which
+ * is 1024 unless set before the first fd_listen(). */
+static int fds_raise(void)
+{
+	enum { FDS_MAX = 1 << 18 };
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return errno;
+
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FDS_MAX)
+		rl.rlim_max = FDS_MAX;
+
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+
+	return fd_setsize((int)MIN(rl.rlim_cur, FDS_MAX));
+}
+
+
 static int check_files(int argc, char *argv[])
 {
 	int i, bad = 0;
@@ -523,7 +548,11 @@ int main(int argc, char *argv[])
 
 	(void)signal(SIGPIPE, SIG_IGN);
 
-	err = run(argc - optind, argv + optind);
+	err = fds_raise();
+	if (err)
+		(void)re_fprintf(stderr, "sipstub: descriptors: %m\n", err);
+	else
+		err = run(argc - optind, argv + optind);
 
 	app.uas = mem_deref(app.uas);
 	app.el  = mem_deref(app.el);

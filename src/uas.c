@@ -18,6 +18,7 @@
 
 enum {
 	HASH_SIZE = 4096,
+	UDP_SOCKBUF = 4 << 20,
 };
 
 struct uas {
@@ -513,6 +514,10 @@ static int udp_watch(struct uas *uas, const struct sa *bound)
 		err = ETIMEDOUT;
 		goto out;
 	}
+
+	/* bursts at load (SIPp sends per 10 ms tick) overflow the default
+	 * 208 KiB; the kernel caps this at net.core.rmem_max */
+	(void)udp_sockbuf_set(uas->probe_sock, UDP_SOCKBUF);
 
 	err = rawrx_alloc(&rx, uas, uas->probe_sock);
 	if (err)

@@ -299,6 +299,32 @@ static bool skip_199(struct xact *x, uint16_t sc)
 }
 
 
+/* A response could not be made: end the transaction with a 503 when
+ * out of descriptors or memory (with Retry-After, logged), else 500 */
+static void fail(struct xact *x, int err)
+{
+	const bool overload = err == EMFILE || err == ENFILE ||
+		err == ENOMEM || err == ENOBUFS;
+	struct reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.msg   = x->msg;
+	r.scode = overload ? 503 : 500;
+	r.laddr = &x->laddr;
+	r.totag = x->dlg ? 0 : x->tag;
+
+	if (overload) {
+		evlog_event(uas_evlog(x->uas), "overload", x->msg,
+			    ",\"limit\":\"%s\"", err == ENOMEM ?
+			    "memory" : "descriptors");
+	}
+
+	err = reply_send(&x->st, uas_sip(x->uas), &r, NULL);
+	if (err)
+		DEBUG_WARNING("%u to %r: %m\n", r.scode, &x->msg->met, err);
+}
+
+
 static void step_handler(void *arg)
 {
 	struct xact *x = arg;
@@ -312,8 +338,10 @@ static void step_handler(void *arg)
 	if (!skip_199(x, sc))
 		err = step_send(x, step, sc, &final);
 
-	if (err)
+	if (err) {
 		DEBUG_WARNING("%u to %r: %m\n", sc, &x->msg->met, err);
+		fail(x, err);
+	}
 
 	if (err || final) {
 		mem_deref(x);
