@@ -2,7 +2,8 @@
  * @file evlog.c  Event log: one JSON object per line
  *
  * Lines are buffered and written once per event-loop turn (a 0 ms
- * timer), when the buffer grows large, and on close.
+ * timer queue entry, outside libre's timer list), when the buffer grows
+ * large, and on close.
  *
  * Copyright (C) 2026 The sipstub authors
  */
@@ -27,7 +28,8 @@ enum {
 struct evlog {
 	struct mbuf *mb;
 	struct mbuf *pkt;          /* copy of a message to decode */
-	struct tmr tmr;
+	struct tqs *tqs;
+	struct tqent tmr;
 	char worker[24];           /* "\"worker\":N," with --workers */
 	int fd;
 	bool own_fd;
@@ -40,7 +42,8 @@ static void evlog_destructor(void *arg)
 	struct evlog *el = arg;
 
 	evlog_flush(el);
-	tmr_cancel(&el->tmr);
+	tq_cancel(&el->tmr);
+	mem_deref(el->tqs);
 	mem_deref(el->mb);
 	mem_deref(el->pkt);
 
@@ -83,6 +86,10 @@ int evlog_alloc(struct evlog **elp, const char *path)
 		err = ENOMEM;
 		goto out;
 	}
+
+	err = tqs_alloc(&el->tqs);
+	if (err)
+		goto out;
 
 	if (!strcmp(path, "-")) {
 		el->fd = STDOUT_FILENO;
@@ -271,8 +278,8 @@ static void line_end(struct evlog *el)
 
 	if (el->mb->end >= FLUSH_SIZE)
 		evlog_flush(el);
-	else if (!tmr_isrunning(&el->tmr))
-		tmr_start(&el->tmr, 0, flush_handler, el);
+	else if (!tq_isrunning(&el->tmr))
+		(void)tq_start(el->tqs, &el->tmr, 0, flush_handler, el);
 }
 
 

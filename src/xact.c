@@ -24,7 +24,7 @@ struct xact {
 	struct dialog *dlg;       /* in-dialog requests     */
 	struct le *next;          /* next step              */
 	struct tqent tmr;
-	struct tmr tmr_cap;
+	struct tqent tmr_cap;
 	struct sa laddr;
 	struct media *media;
 	struct mbuf *sdp;         /* our SDP for this INVITE */
@@ -45,7 +45,7 @@ static void xact_destructor(void *arg)
 	list_unlink(&x->le);
 	uas_count(x->uas, false, -1);
 	tq_cancel(&x->tmr);
-	tmr_cancel(&x->tmr_cap);
+	tq_cancel(&x->tmr_cap);
 	mem_deref(x->st);
 	mem_deref(x->sdp);
 	mem_deref(x->media);
@@ -356,11 +356,10 @@ static void step_next(struct xact *x)
 {
 	const struct step *step;
 
-	/* provisional only: wait for CANCEL, but not for ever. Started
-	 * only here: libre's timer list is sorted, and long timers on
-	 * every transaction would make each tmr_start() walk them all. */
+	/* provisional only: wait for CANCEL, but not for ever */
 	if (!x->next) {
-		tmr_start(&x->tmr_cap, SIPSTUB_PENDING_MAX, cap_handler, x);
+		(void)tq_start(uas_tqs(x->uas), &x->tmr_cap,
+			       SIPSTUB_PENDING_MAX, cap_handler, x);
 		return;
 	}
 
