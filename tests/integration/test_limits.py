@@ -5,6 +5,7 @@ Over a limit a new request gets a stateless 503 with Retry-After and an
 requests are served again. A flood slows sipstub down, never kills it.
 """
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -129,6 +130,42 @@ class TcpLimits(LimitCase):
 
         c = self.peer("tcp")
         self.assertEqual(final(self.options(c)), 200)
+
+    def test_slow_loris_after_a_message(self):
+        """A partial message dripped byte by byte does not count as
+        activity: closed tcp-idle seconds after the last whole one."""
+        a = self.peer("tcp")
+        self.assertEqual(final(self.options(a)), 200)
+        part = sip_request(a, "OPTIONS", self.uri("x")).encode()[:-10]
+        closed = False
+        for i in range(len(part)):
+            try:
+                a.c.sock.send(part[i:i + 1])
+            except OSError:
+                closed = True
+                break
+            if a.c.wait_closed(0.3):
+                closed = True
+                break
+        self.assertTrue(closed or a.c.wait_closed(10),
+                        "slow-loris connection still open")
+
+    def test_half_open(self):
+        """Half a message, then the client's FIN: sipstub closes too."""
+        a = self.peer("tcp")
+        msg = sip_request(a, "OPTIONS", self.uri("x")).encode()
+        a.c.sock.send(msg[:len(msg) // 2])
+        a.c.sock.shutdown(socket.SHUT_WR)
+        self.assertTrue(a.c.wait_closed(10), "half-open connection open")
+        b = self.peer("tcp")
+        self.assertEqual(final(self.options(b)), 200)
+
+    def test_silent_connection(self):
+        """A connection that never sends a whole message is closed by
+        libre after 32 s (TCP_ACCEPT_TIMEOUT)."""
+        a = self.peer("tcp")
+        a.c.sock.send(b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n")
+        self.assertTrue(a.c.wait_closed(45), "silent connection open")
 
     def test_active_connection_stays(self):
         a = self.peer("tcp")
