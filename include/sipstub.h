@@ -137,6 +137,20 @@ extern const size_t dial_a_code_yaml_len;
 
 /* Event log: one JSON object per line */
 
+/** The event log's fields of a SIP message (scan.c) */
+struct scan {
+	bool req;
+	uint16_t scode;
+	struct pl met, uri, reason;
+	struct pl callid, cseqmet;
+	uint32_t cseq;
+	struct pl from, to, ftag, ttag, branch;
+};
+
+int  scan_msg(struct scan *s, const uint8_t *pkt, size_t len);
+void scan_from_msg(struct scan *f, const struct sip_msg *msg);
+
+
 struct evlog;
 
 int  evlog_alloc(struct evlog **elp, const char *path);

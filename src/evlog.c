@@ -1,9 +1,10 @@
 /**
  * @file evlog.c  Event log: one JSON object per line
  *
- * Lines are buffered and written once per event-loop turn (a 0 ms
- * timer queue entry, outside libre's timer list), when the buffer grows
- * large, and on close.
+ * Lines are buffered and written FLUSH_MS after the first one (a timer
+ * queue entry: arming a timer is a system call, too dear to make every
+ * event-loop turn), when the buffer grows large, and on close, which
+ * the signal handlers and exit paths get to.
  *
  * Copyright (C) 2026 The sipstub authors
  */
@@ -23,6 +24,7 @@
 
 enum {
 	FLUSH_SIZE = 65536,
+	FLUSH_MS   = 10,
 };
 
 struct evlog {
@@ -279,7 +281,8 @@ static void line_end(struct evlog *el)
 	if (el->mb->end >= FLUSH_SIZE)
 		evlog_flush(el);
 	else if (!tq_isrunning(&el->tmr))
-		(void)tq_start(el->tqs, &el->tmr, 0, flush_handler, el);
+		(void)tq_start(el->tqs, &el->tmr, FLUSH_MS, flush_handler,
+			       el);
 }
 
 
@@ -292,30 +295,30 @@ static int str_field(struct mbuf *mb, const char *key, const struct pl *pl)
 }
 
 
-static int msg_fields(struct mbuf *mb, const struct sip_msg *msg)
+static int fields_print(struct mbuf *mb, const struct scan *f)
 {
 	int err = 0;
 
-	if (msg->req) {
+	if (f->req) {
 		err |= mbuf_printf(mb, ",\"kind\":\"request\"");
-		err |= str_field(mb, "method", &msg->met);
-		err |= str_field(mb, "uri", &msg->ruri);
+		err |= str_field(mb, "method", &f->met);
+		err |= str_field(mb, "uri", &f->uri);
 	}
 	else {
 		err |= mbuf_printf(mb, ",\"kind\":\"response\",\"code\":%u",
-				   msg->scode);
-		err |= str_field(mb, "reason", &msg->reason);
-		err |= str_field(mb, "method", &msg->cseq.met);
+				   f->scode);
+		err |= str_field(mb, "reason", &f->reason);
+		err |= str_field(mb, "method", &f->cseqmet);
 	}
 
-	err |= str_field(mb, "call_id", &msg->callid);
-	if (pl_isset(&msg->cseq.met))
-		err |= mbuf_printf(mb, ",\"cseq\":%u", msg->cseq.num);
-	err |= str_field(mb, "from", &msg->from.val);
-	err |= str_field(mb, "to", &msg->to.val);
-	err |= str_field(mb, "from_tag", &msg->from.tag);
-	err |= str_field(mb, "to_tag", &msg->to.tag);
-	err |= str_field(mb, "branch", &msg->via.branch);
+	err |= str_field(mb, "call_id", &f->callid);
+	if (pl_isset(&f->cseqmet))
+		err |= mbuf_printf(mb, ",\"cseq\":%u", f->cseq);
+	err |= str_field(mb, "from", &f->from);
+	err |= str_field(mb, "to", &f->to);
+	err |= str_field(mb, "from_tag", &f->ftag);
+	err |= str_field(mb, "to_tag", &f->ttag);
+	err |= str_field(mb, "branch", &f->branch);
 
 	return err;
 }
@@ -337,15 +340,11 @@ void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
 	       const uint8_t *pkt, size_t len)
 {
 	struct sip_msg *msg = NULL;
+	struct scan f;
 	int err = 0;
 
 	if (!el)
 		return;
-
-	/* sip_msg_decode() takes a reference: decode a mem-allocated copy */
-	mbuf_rewind(el->pkt);
-	err = mbuf_write_mem(el->pkt, pkt, len);
-	el->pkt->pos = 0;
 
 	err |= mbuf_printf(el->mb, "{\"ts\":\"%H\",%s\"event\":\"sip\","
 			   "\"dir\":\"%s\",\"transport\":\"%s\","
@@ -353,12 +352,26 @@ void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
 			   ts_print, NULL, el->worker, tx ? "out" : "in",
 			   sip_transp_name(tp), src, dst, len);
 
-	if (!err && !sip_msg_decode(&msg, el->pkt))
-		err |= msg_fields(el->mb, msg);
-	else
-		err |= mbuf_printf(el->mb, ",\"kind\":\"undecodable\"");
+	if (!scan_msg(&f, pkt, len)) {
+		err |= fields_print(el->mb, &f);
+	}
+	else {
+		/* sip_msg_decode() takes a reference: decode a copy */
+		mbuf_rewind(el->pkt);
+		err |= mbuf_write_mem(el->pkt, pkt, len);
+		el->pkt->pos = 0;
 
-	mem_deref(msg);
+		if (!sip_msg_decode(&msg, el->pkt)) {
+			scan_from_msg(&f, msg);
+			err |= fields_print(el->mb, &f);
+		}
+		else {
+			err |= mbuf_printf(el->mb,
+					   ",\"kind\":\"undecodable\"");
+		}
+
+		mem_deref(msg);
+	}
 
 	if (err)
 		DEBUG_WARNING("sip line: %m\n", err);

@@ -65,13 +65,14 @@ static void tqs_destructor(void *arg)
 }
 
 
-/* Arm the timerfd for the earliest head, unless already armed sooner */
+/* Arm the timerfd for the earliest head, unless already armed for then
+ * (or within BATCH_MS after: each arming is a system call) */
 static void arm(struct tqs *s, uint64_t jfs)
 {
 	struct itimerspec its = {{0, 0}, {0, 0}};
 	uint64_t now;
 
-	if (s->armed && s->armed <= jfs)
+	if (s->armed && s->armed <= jfs + BATCH_MS)
 		return;
 
 	now = tmr_jiffies();
