@@ -25,6 +25,7 @@ struct dialog {
 	uint32_t rtx_elapsed;      /* ms since the 2xx, nominal */
 	uint32_t rtx_wait;         /* ms of the current wait    */
 	uint32_t rtx_ival;
+	uint32_t inv_cseq;         /* CSeq of the INVITE awaiting its ACK */
 	bool ending;
 	bool counted;
 };
@@ -73,8 +74,19 @@ static void bye_send(struct dialog *d, const char *why)
 	tq_cancel(&d->tmr_rtx);
 	tq_cancel(&d->tmr_hangup);
 
-	evlog_event(uas_evlog(d->uas), "hangup", d->req,
-		    ",\"message\":\"%s\"", why);
+	/* after the ACK the INVITE is no longer kept */
+	if (d->req) {
+		evlog_event(uas_evlog(d->uas), "hangup", d->req,
+			    ",\"message\":\"%s\"", why);
+	}
+	else {
+		struct pl callid;
+
+		pl_set_str(&callid, sip_dialog_callid(d->sdlg));
+		evlog_event(uas_evlog(d->uas), "hangup", NULL,
+			    ",\"call_id\":%H,\"message\":\"%s\"",
+			    json_str_print, &callid, why);
+	}
 
 	err = sip_drequestf(&d->bye, uas_sip(d->uas), true, "BYE", d->sdlg,
 			    0, NULL, NULL, bye_resp_handler, d,
@@ -124,6 +136,7 @@ static void rtx_start(struct dialog *d, const struct sip_msg *req,
 	mem_deref(d->resp);
 	d->req  = mem_ref((void *)req);
 	d->resp = mem_ref(resp);
+	d->inv_cseq = req->cseq.num;
 	sip_reply_addr(&d->dst, req, msg_param_exists(&req->via.params,
 						      "rport", NULL) == 0);
 
@@ -228,10 +241,14 @@ void dialog_ack(struct dialog *d, const struct sip_msg *msg)
 	if (!tq_isrunning(&d->tmr_rtx))
 		return;
 
-	if (msg->cseq.num != d->req->cseq.num)
+	if (msg->cseq.num != d->inv_cseq)
 		return;
 
 	tq_cancel(&d->tmr_rtx);
+
+	/* a held call keeps only what it needs: its INVITE and 2xx go */
+	d->req  = mem_deref(d->req);
+	d->resp = mem_deref(d->resp);
 
 	if (mbuf_get_left(msg->mb) && d->media &&
 	    msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
