@@ -210,6 +210,13 @@ struct rawrx;
 
 int  rawrx_alloc(struct rawrx **rxp, struct uas *uas, struct udp_sock *us);
 struct le *rawrx_le(struct rawrx *rx);
+void rawrx_via_sent(struct pl *val, const struct sip_msg *msg);
+
+
+/* Validate: RFC 3261 checks that libre's parser leaves to the UAS */
+
+int  validate_request(const struct sip_msg *msg, uint16_t *scodep,
+		      const char **reasonp);
 
 
 /* Notify: the NOTIFY after a 2xx to SUBSCRIBE */

@@ -3,6 +3,7 @@
  *
  * Copyright (C) 2026 The sipstub authors
  */
+#include <string.h>
 #include <sipstub.h>
 
 #define DEBUG_MODULE "media"
@@ -118,6 +119,74 @@ int media_alloc(struct media **mp, const struct sa *laddr)
 }
 
 
+/*
+ * RFC 4475 3.1.1.3 and 3.1.1.7: valid requests whose offer has
+ * "a=rtpmap:31 LPC", without the clock rate RFC 4566 6 requires, which
+ * sdp_decode() rejects as a whole. Such a line is left out: an attribute
+ * not understood is ignored (RFC 4566 5.13), payload types 0-95 are
+ * static (RFC 3551 6), and a dynamic one left without a name matches no
+ * codec of ours.
+ */
+static int sdp_tolerant(struct mbuf **mbp, const struct mbuf *sdp)
+{
+	struct pl body, line, val;
+	struct mbuf *mb;
+	int err = 0;
+
+	body.p = (const char *)mbuf_buf(sdp);
+	body.l = mbuf_get_left(sdp);
+
+	mb = mbuf_alloc(body.l + 1);
+	if (!mb)
+		return ENOMEM;
+
+	while (body.l && !err) {
+		const char *eol = pl_strchr(&body, '\n');
+
+		line.p = body.p;
+		line.l = eol ? (size_t)(eol + 1 - body.p) : body.l;
+		pl_advance(&body, line.l);
+
+		if (line.l > 9 && !memcmp(line.p, "a=rtpmap:", 9)) {
+			val.p = line.p + 9;
+			val.l = line.l - 9;
+			if (re_regex(val.p, val.l, "[^ ]+ [^/\r\n]+/[0-9]+",
+				     NULL, NULL, NULL))
+				continue;
+		}
+
+		err = mbuf_write_pl(mb, &line);
+	}
+
+	if (err) {
+		mem_deref(mb);
+		return err;
+	}
+
+	mb->pos = 0;
+	*mbp = mb;
+
+	return 0;
+}
+
+
+static int sdp_decode_tolerant(struct sdp_session *sess,
+			       const struct mbuf *sdp, bool offer)
+{
+	struct mbuf *mb;
+	int err;
+
+	err = sdp_tolerant(&mb, sdp);
+	if (err)
+		return err;
+
+	err = sdp_decode(sess, mb, offer);
+	mem_deref(mb);
+
+	return err ? EBADMSG : 0;
+}
+
+
 /**
  * Answer an SDP offer
  *
@@ -134,9 +203,9 @@ int media_answer(struct media *m, struct mbuf *offer, struct mbuf **mbp)
 	if (!m || !offer || !mbp)
 		return EINVAL;
 
-	err = sdp_decode(m->sdp, offer, true);
+	err = sdp_decode_tolerant(m->sdp, offer, true);
 	if (err)
-		return EBADMSG;
+		return err;
 
 	return sdp_encode(mbp, m->sdp, false);
 }
@@ -159,7 +228,7 @@ int media_remote_answer(struct media *m, struct mbuf *answer)
 	if (!m || !answer)
 		return EINVAL;
 
-	return sdp_decode(m->sdp, answer, false) ? EBADMSG : 0;
+	return sdp_decode_tolerant(m->sdp, answer, false);
 }
 
 

@@ -2,12 +2,14 @@
  * @file rawrx.c  Datagrams libre's SIP parser rejects
  *
  * libre drops a UDP datagram it cannot decode without a word. A UDP
- * helper on each SIP socket sees every datagram first; one that does not
- * decode gets 400 (505 for another SIP version, 513 when too large)
+ * helper on each SIP socket sees every datagram first. A request whose
+ * top Via has no branch (RFC 2543) gets one and goes on to libre; any
+ * other request that does not decode gets 400 with a reason phrase
+ * saying what is wrong (505 for another SIP version, 513 when too large)
  * where its Via can be read, else it is dropped, and either way the
- * event log says so. A datagram over the --max-size limit gets 513. libre 1.1.0 has no call that returns the socket
- * of a SIP transport, so uas.c learns it from a probe request sent to
- * the transport at start-up (rawrx_probe_*).
+ * event log says so. libre 1.1.0 has no call that returns the socket of
+ * a SIP transport, so uas.c learns it from a probe request sent to the
+ * transport at start-up.
  *
  * Copyright (C) 2026 The sipstub authors
  */
@@ -23,6 +25,9 @@ enum {
 	LAYER = -1000,          /* below everything else on the socket */
 	RXSZ = 65536,
 };
+
+/* The branch given to an RFC 2543 request: this, then 16 hex digits */
+#define BRANCH_2543 "z9hG4bK-sipstub-2543-"
 
 struct rawrx {
 	struct le le;
@@ -42,8 +47,9 @@ static void rawrx_destructor(void *arg)
 }
 
 
-/* The first header line called name (or its compact form) */
-static bool line_find(struct pl *val, const struct pl *msg, const char *name,
+/* The next header field called name (or its compact form) from msg on,
+ * with its continuation lines; msg moves past it */
+static bool line_next(struct pl *msg, struct pl *val, const char *name,
 		      const char *compact)
 {
 	const char *p = msg->p, *end = msg->p + msg->l;
@@ -63,14 +69,37 @@ static bool line_find(struct pl *val, const struct pl *msg, const char *name,
 			     &n, NULL, NULL, &v) || n.p != line.p)
 			continue;
 
-		if (!pl_strcasecmp(&n, name) ||
-		    (compact && !pl_strcasecmp(&n, compact))) {
-			*val = v;
-			return true;
+		if (pl_strcasecmp(&n, name) &&
+		    (!compact || pl_strcasecmp(&n, compact)))
+			continue;
+
+		/* RFC 3261 7.3.1: folded onto the next lines */
+		while (p < end && (*p == ' ' || *p == '\t')) {
+			eol = memchr(p, '\n', end - p);
+			p = eol ? eol + 1 : end;
+			v.l = p - v.p;
 		}
+
+		while (v.l && strchr(" \t\r\n", v.p[v.l - 1]))
+			--v.l;
+
+		pl_advance(msg, p - msg->p);
+		*val = v;
+		return true;
 	}
 
+	pl_advance(msg, msg->l);
+
 	return false;
+}
+
+
+static bool line_find(struct pl *val, const struct pl *msg, const char *name,
+		      const char *compact)
+{
+	struct pl rest = *msg;
+
+	return line_next(&rest, val, name, compact);
 }
 
 
@@ -86,10 +115,135 @@ static int hdr_copy(struct mbuf *mb, const struct pl *msg, const char *name,
 }
 
 
+/* The first via-parm of the first Via (RFC 3261 7.3.1: one line may
+ * hold several) */
+static bool via_top(struct pl *top, const struct pl *msg)
+{
+	const char *comma;
+
+	if (!line_find(top, msg, "Via", "v"))
+		return false;
+
+	comma = pl_strchr(top, ',');
+	if (comma)
+		top->l = comma - top->p;
+
+	while (top->l && strchr(" \t\r\n", top->p[top->l - 1]))
+		--top->l;
+
+	return true;
+}
+
+
+/*
+ * A via-parm (RFC 3261 20.42) of any SIP version, with or without a
+ * branch (libre's sip_via_decode() wants both right): enough to address
+ * a response.
+ */
+static int via_lenient(struct sip_via *via, struct pl *ver,
+		       const struct pl *val)
+{
+	struct pl lws, host, port;
+	int err;
+
+	memset(via, 0, sizeof(*via));
+
+	err = re_regex(val->p, val->l, "SIP[ \t\r\n]*/[ \t\r\n]*[^ \t\r\n/]+"
+		       "[ \t\r\n]*/[ \t\r\n]*[^ \t\r\n]+[ \t\r\n]+"
+		       "[^; \t\r\n]+[ \t\r\n]*[^]*", &lws, NULL, ver, NULL,
+		       NULL, NULL, NULL, &via->sentby, NULL, &via->params);
+	if (err)
+		return err;
+
+	if (lws.p != val->p + 3)
+		return EBADMSG;
+
+	if (re_regex(via->sentby.p, via->sentby.l,
+		     "\\[[0-9a-fA-F:.]+\\][:]*[0-9]*", &host, NULL, &port) &&
+	    re_regex(via->sentby.p, via->sentby.l, "[^:]+[:]*[0-9]*",
+		     &host, NULL, &port))
+		return EBADMSG;
+
+	sa_init(&via->addr, AF_INET);
+	(void)sa_set(&via->addr, &host, 0);
+	if (pl_isset(&port))
+		sa_set_port(&via->addr, pl_u32(&port));
+
+	via->val = *val;
+	(void)msg_param_decode(&via->params, "branch", &via->branch);
+
+	return 0;
+}
+
+
+/* RFC 3261 25.1: *( SEMI generic-param ), none of them empty */
+static bool params_valid(const struct pl *params)
+{
+	struct pl rest = *params;
+
+	while (rest.l) {
+		const char *semi;
+		struct pl param;
+
+		if (rest.p[0] != ';')
+			return false;
+
+		pl_advance(&rest, 1);
+		semi = pl_strchr(&rest, ';');
+
+		param.p = rest.p;
+		param.l = semi ? (size_t)(semi - rest.p) : rest.l;
+		pl_advance(&rest, param.l);
+
+		while (param.l && strchr(" \t\r\n", param.p[0]))
+			pl_advance(&param, 1);
+
+		if (!param.l || param.p[0] == '=')
+			return false;
+	}
+
+	return true;
+}
+
+
+/* RFC 3261 8.2.6.2: the request's Vias, the top via-parm with received
+ * (18.2.1) and rport (RFC 3581) */
+static int vias_print(struct mbuf *mb, const struct pl *msg,
+		      const struct sip_via *via, const struct sa *src)
+{
+	struct pl rest = *msg, v, tail, rport;
+	bool first = true;
+	int err = 0;
+
+	while (line_next(&rest, &v, "Via", "v")) {
+		err |= mbuf_write_str(mb, "Via: ");
+
+		if (!first || via->val.p != v.p) {
+			err |= mbuf_printf(mb, "%r\r\n", &v);
+			continue;
+		}
+
+		first = false;
+		if (!msg_param_exists(&via->params, "rport", &rport)) {
+			err |= mbuf_write_pl_skip(mb, &via->val, &rport);
+			err |= mbuf_printf(mb, ";rport=%u", sa_port(src));
+		}
+		else {
+			err |= mbuf_write_pl(mb, &via->val);
+		}
+
+		tail.p = via->val.p + via->val.l;
+		tail.l = v.p + v.l - tail.p;
+		err |= mbuf_printf(mb, ";received=%j%r\r\n", src, &tail);
+	}
+
+	return err;
+}
+
+
 static void reply_raw(struct rawrx *rx, const struct sa *src,
 		      const struct pl *msg, const struct sip_via *via,
-		      const struct pl *vial, uint16_t scode,
-		      const char *reason)
+		      uint16_t scode, const char *reason)
 {
 	struct mbuf *mb = mbuf_alloc(512);
 	struct pl to, rport;
@@ -99,15 +253,8 @@ static void reply_raw(struct rawrx *rx, const struct sa *src,
 	if (!mb)
 		return;
 
-	err |= mbuf_printf(mb, "SIP/2.0 %u %s\r\nVia: ", scode, reason);
-	if (!msg_param_exists(&via->params, "rport", &rport)) {
-		err |= mbuf_write_pl_skip(mb, vial, &rport);
-		err |= mbuf_printf(mb, ";rport=%u", sa_port(src));
-	}
-	else {
-		err |= mbuf_write_pl(mb, vial);
-	}
-	err |= mbuf_printf(mb, ";received=%j\r\n", src);
+	err |= mbuf_printf(mb, "SIP/2.0 %u %s\r\n", scode, reason);
+	err |= vias_print(mb, msg, via, src);
 	err |= hdr_copy(mb, msg, "From", "f");
 	if (line_find(&to, msg, "To", "t")) {
 		err |= mbuf_printf(mb, "To: %r", &to);
@@ -152,50 +299,277 @@ static bool sip_version(const struct pl *pl)
 }
 
 
+/* The start line's elements: tokens between runs of SP or HTAB */
+struct startline {
+	struct pl line;
+	struct pl met;          /* the first token */
+	struct pl uri;          /* the second */
+	struct pl ver;          /* the last */
+	size_t tokc;
+	bool extra_sp;          /* a run of more than one SP, or an HTAB */
+	bool trailing_sp;
+};
+
+
+static void startline_split(struct startline *sl, const struct pl *msg)
+{
+	const char *eol = pl_strchr(msg, '\n');
+	struct pl rest;
+
+	memset(sl, 0, sizeof(*sl));
+	sl->line.p = msg->p;
+	sl->line.l = eol ? (size_t)(eol - msg->p) : msg->l;
+	if (sl->line.l && sl->line.p[sl->line.l - 1] == '\r')
+		--sl->line.l;
+
+	rest = sl->line;
+	while (rest.l) {
+		struct pl tok;
+		size_t n = 0;
+
+		while (n < rest.l && (rest.p[n] == ' ' || rest.p[n] == '\t'))
+			++n;
+
+		if (n > 1 || (n && rest.p[0] == '\t'))
+			sl->extra_sp = true;
+
+		if (n == rest.l) {
+			sl->trailing_sp = true;
+			break;
+		}
+
+		pl_advance(&rest, n);
+
+		for (n = 0; n < rest.l; ++n) {
+			if (rest.p[n] == ' ' || rest.p[n] == '\t')
+				break;
+		}
+
+		tok.p = rest.p;
+		tok.l = n;
+		pl_advance(&rest, n);
+
+		if (!sl->tokc)
+			sl->met = tok;
+		else if (sl->tokc == 1)
+			sl->uri = tok;
+		sl->ver = tok;
+		++sl->tokc;
+	}
+}
+
+
+/* RFC 3261 7.1: Method SP Request-URI SP SIP-Version CRLF */
+static bool is_request(const struct startline *sl)
+{
+	return sl->tokc >= 3 && sl->met.p == sl->line.p &&
+		!sip_version(&sl->met) && sip_version(&sl->ver);
+}
+
+
+/* What is wrong with a request's start line (RFC 4475 3.1.2.8-10 and
+ * 3.1.2.16), or NULL */
+static const char *startline_check(const struct startline *sl,
+				   uint16_t *scode)
+{
+	*scode = 400;
+
+	if (sl->tokc > 3)
+		return "Bad Request (LWS in Request-URI)";
+
+	if (pl_strcmp(&sl->ver, "SIP/2.0")) {
+		*scode = 505;
+		return "Version Not Supported";
+	}
+
+	if (sl->trailing_sp)
+		return "Bad Request (SP at end of Request-Line)";
+
+	if (sl->extra_sp)
+		return "Bad Request (extra SP in Request-Line)";
+
+	return NULL;
+}
+
+
+/* RFC 3261 7: an empty line ends the header */
+static bool has_eoh(const struct pl *msg)
+{
+	return !re_regex(msg->p, msg->l, "\n[\r]*\n", NULL);
+}
+
+
+/* The header fields libre decodes, in turn: which one fails */
+static const char *header_check(const struct pl *msg, const struct pl *ruri)
+{
+	struct msg_ctype ctype;
+	struct sip_addr addr;
+	struct sip_cseq cseq;
+	struct uri uri;
+	struct pl v;
+
+	if (!has_eoh(msg))
+		return "Bad Request (no empty line after the header)";
+
+	if (uri_decode(&uri, ruri))
+		return "Bad Request (cannot parse Request-URI)";
+
+	if (line_find(&v, msg, "To", "t") && sip_addr_decode(&addr, &v))
+		return "Bad Request (cannot parse To)";
+
+	if (line_find(&v, msg, "From", "f") && sip_addr_decode(&addr, &v))
+		return "Bad Request (cannot parse From)";
+
+	if (line_find(&v, msg, "CSeq", NULL) && sip_cseq_decode(&cseq, &v))
+		return "Bad Request (cannot parse CSeq)";
+
+	if (line_find(&v, msg, "Content-Type", "c") &&
+	    msg_ctype_decode(&ctype, &v))
+		return "Bad Request (cannot parse Content-Type)";
+
+	return "Bad Request (cannot parse the request)";
+}
+
+
+/*
+ * RFC 3261 17.2.3 and RFC 4475 3.4.1: a request whose top Via has no
+ * branch comes from an RFC 2543 client and is to be accepted. libre
+ * 1.1.0 cannot decode such a Via, so the datagram gets a branch at the
+ * end of that via-parm, made of what RFC 2543 matches a transaction on:
+ * Request-URI, From tag, Call-ID, CSeq number and top Via. Its
+ * retransmissions, the ACK of a non-2xx and a CANCEL then get the
+ * INVITE's branch and libre matches them. reply.c leaves the branch out
+ * of the responses (rawrx_via_sent()).
+ */
+static bool rfc2543_fix(struct rawrx *rx, const struct sa *src,
+			struct mbuf *mb, const struct pl *raw)
+{
+	struct sip_msg *msg = NULL;
+	struct mbuf *fixed = NULL;
+	struct sip_via via;
+	uint8_t md[MD5_SIZE];
+	struct pl top, ver, br;
+	size_t at, hex;
+	bool ok = false;
+	int err;
+
+	if (!via_top(&top, raw) || via_lenient(&via, &ver, &top) ||
+	    pl_strcmp(&ver, "2.0") || !params_valid(&via.params) ||
+	    !msg_param_exists(&via.params, "branch", &br))
+		return false;
+
+	fixed = mbuf_alloc(raw->l + 64);
+	if (!fixed)
+		return false;
+
+	at = top.p + top.l - raw->p;
+	err  = mbuf_write_mem(fixed, (uint8_t *)raw->p, at);
+	err |= mbuf_write_str(fixed, ";branch=" BRANCH_2543);
+	hex = fixed->pos;
+	err |= mbuf_printf(fixed, "%016llx", 0ULL);
+	err |= mbuf_write_mem(fixed, (uint8_t *)raw->p + at, raw->l - at);
+	if (err)
+		goto out;
+
+	fixed->pos = 0;
+	if (sip_msg_decode(&msg, fixed))
+		goto out;
+
+	err = md5_printf(md, "%r %r %r %u %r", &msg->ruri, &msg->from.tag,
+			 &msg->callid, msg->cseq.num, &top);
+	if (err)
+		goto out;
+
+	fixed->pos = hex;
+	err = mbuf_printf(fixed, "%w", md, (size_t)8);
+	if (err)
+		goto out;
+
+	/* libre's SIP handler gets the fixed datagram (raw is stale) */
+	at = mb->pos;
+	err = mbuf_resize(mb, at + fixed->end);
+	if (err)
+		goto out;
+
+	mb->end = at;
+	(void)mbuf_write_mem(mb, fixed->buf, fixed->end);
+	mb->pos = at;
+
+	msg->src = *src;
+	evlog_event(uas_evlog(rx->uas), "rfc2543", msg, ",\"reason\":"
+		    "\"top Via without branch: one added\"");
+	ok = true;
+
+ out:
+	mem_deref(msg);
+	mem_deref(fixed);
+
+	return ok;
+}
+
+
+static void drop(struct rawrx *rx, const struct sa *src,
+		 const struct pl *msg, const char *reason)
+{
+	evlog_event(uas_evlog(rx->uas), "drop", NULL, ",\"src\":\"%J\","
+		    "\"len\":%zu,\"reason\":\"%s\"", src, msg->l, reason);
+}
+
+
 static void malformed(struct rawrx *rx, const struct sa *src,
 		      const struct pl *msg, bool toolarge)
 {
-	struct evlog *el = uas_evlog(rx->uas);
-	struct pl met, ver, vial;
+	const char *reason = NULL;
+	struct startline sl;
 	struct sip_via via;
-	uint16_t scode = toolarge ? 513 : 400;
+	struct pl top, ver, br;
+	uint16_t scode = 513;
 
-	if (re_regex(msg->p, MIN(msg->l, 512), "[^ \t\r\n]+ [^ \t\r\n]+ "
-		     "[^\r\n]*", &met, NULL, &ver) || met.p != msg->p) {
-		evlog_event(el, "drop", NULL, ",\"src\":\"%J\",\"len\":%zu,"
-			    "\"reason\":\"no SIP start line\"", src, msg->l);
+	startline_split(&sl, msg);
+
+	if (sl.tokc && sip_version(&sl.met) && sl.met.p == msg->p) {
+		drop(rx, src, msg, "malformed response");
 		return;
 	}
 
-	if (sip_version(&met)) {
-		evlog_event(el, "drop", NULL, ",\"src\":\"%J\",\"len\":%zu,"
-			    "\"reason\":\"malformed response\"", src, msg->l);
+	if (!is_request(&sl)) {
+		drop(rx, src, msg, "no SIP start line");
 		return;
 	}
 
-	if (!pl_strcmp(&met, "ACK")) {
-		evlog_event(el, "drop", NULL, ",\"src\":\"%J\",\"len\":%zu,"
-			    "\"reason\":\"malformed ACK\"", src, msg->l);
+	if (!pl_strcmp(&sl.met, "ACK")) {
+		drop(rx, src, msg, "malformed ACK");
 		return;
 	}
 
-	if (!line_find(&vial, msg, "Via", "v") ||
-	    sip_via_decode(&via, &vial)) {
-		evlog_event(el, "drop", NULL, ",\"src\":\"%J\",\"len\":%zu,"
-			    "\"reason\":\"malformed request without a usable "
-			    "Via\"", src, msg->l);
+	if (!via_top(&top, msg) || via_lenient(&via, &ver, &top)) {
+		drop(rx, src, msg, "malformed request without a usable Via");
 		return;
 	}
 
-	/* RFC 4475 3.3.15: another SIP version */
-	if (!toolarge && pl_strcmp(&ver, "SIP/2.0") && sip_version(&ver))
-		scode = 505;
+	if (toolarge)
+		reason = reply_reason(scode);
+	else
+		reason = startline_check(&sl, &scode);
 
-	evlog_event(el, "malformed", NULL, ",\"src\":\"%J\",\"len\":%zu,"
-		    "\"method\":%H,\"code\":%u", src, msg->l,
-		    json_str_print, &met, scode);
+	/* a branch without a value is no RFC 2543 Via either */
+	if (!reason && (!params_valid(&via.params) ||
+			(!msg_param_exists(&via.params, "branch", &br) &&
+			 !pl_isset(&via.branch)))) {
+		scode = 400;
+		reason = "Bad Request (malformed Via)";
+	}
 
-	reply_raw(rx, src, msg, &via, &vial, scode, reply_reason(scode));
+	if (!reason) {
+		scode = 400;
+		reason = header_check(msg, &sl.uri);
+	}
+
+	evlog_event(uas_evlog(rx->uas), "malformed", NULL, ",\"src\":\"%J\","
+		    "\"len\":%zu,\"method\":%H,\"code\":%u,\"reason\":\"%s\"",
+		    src, msg->l, json_str_print, &sl.met, scode, reason);
+
+	reply_raw(rx, src, msg, &via, scode, reason);
 }
 
 
@@ -225,7 +599,7 @@ static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
 	mb->pos = pos;
 	mem_deref(msg);
 
-	if (!err)
+	if (!err || rfc2543_fix(rx, src, mb, &raw))
 		return false;
 
 	malformed(rx, src, &raw, false);
@@ -273,4 +647,31 @@ int rawrx_alloc(struct rawrx **rxp, struct uas *uas, struct udp_sock *us)
 		*rxp = rx;
 
 	return err;
+}
+
+
+/**
+ * The top Via of a request as its client sent it: without the branch
+ * rawrx gave it if it came from an RFC 2543 client
+ *
+ * @param val The top via-parm (msg->via.val), shortened if need be
+ * @param msg The request
+ */
+void rawrx_via_sent(struct pl *val, const struct sip_msg *msg)
+{
+	static const char param[] = ";branch=" BRANCH_2543;
+	const size_t plen = sizeof(param) - 1;
+	const struct pl *br = &msg->via.branch;
+	const char *p;
+
+	if (!val || !msg || br->l != plen - 8 + 16 ||
+	    memcmp(br->p, BRANCH_2543, plen - 8))
+		return;
+
+	p = br->p - 8;
+	if (p < val->p || br->p + br->l != val->p + val->l ||
+	    memcmp(p, param, 8))
+		return;
+
+	val->l = p - val->p;
 }

@@ -533,26 +533,50 @@ static int scenario_hdrs_print(struct re_printf *pf, const struct reply *r)
 }
 
 
-/* RFC 3261 18.2.2 and RFC 3581: the top Via gets received and rport */
+/* RFC 3261 18.2.2 and RFC 3581: the top Via gets received and rport;
+ * it is printed as the client sent it (rawrx_via_sent()) */
 static int via_print(struct mbuf *mb, const struct sip_msg *msg,
 		     const struct sip_hdr *hdr, bool *rportp)
 {
-	struct pl rp;
+	struct pl top = hdr->val, rp;
 	int err = 0;
 
+	rawrx_via_sent(&top, msg);
+
 	if (!msg_param_exists(&msg->via.params, "rport", &rp)) {
-		err |= mbuf_write_pl_skip(mb, &hdr->val, &rp);
+		err |= mbuf_write_pl_skip(mb, &top, &rp);
 		err |= mbuf_printf(mb, ";rport=%u", sa_port(&msg->src));
 		*rportp = true;
 	}
 	else {
-		err |= mbuf_write_pl(mb, &hdr->val);
+		err |= mbuf_write_pl(mb, &top);
 	}
 
 	if (*rportp || !sa_cmp(&msg->src, &msg->via.addr, SA_ADDR))
 		err |= mbuf_printf(mb, ";received=%j", &msg->src);
 
 	return err;
+}
+
+
+/* RFC 3261 18.2.2: the sent-by port; libre 1.1.0 reads none from an
+ * IPv4-mapped reference such as [::ffff:192.0.2.10]:19823 (RFC 5118 4.9)
+ */
+static uint16_t sentby_port(const struct pl *sentby)
+{
+	struct pl port;
+
+	if (sentby->l && sentby->p[0] == '[') {
+		if (re_regex(sentby->p, sentby->l, "\\][ \t]*:[ \t]*[0-9]+",
+			     NULL, NULL, &port))
+			return 0;
+	}
+	else if (re_regex(sentby->p, sentby->l, ":[ \t]*[0-9]+", NULL,
+			  &port)) {
+		return 0;
+	}
+
+	return (uint16_t)pl_u32(&port);
 }
 
 
@@ -624,6 +648,7 @@ static int copy_hdrs(struct mbuf *mb, const struct reply *r, bool *rportp)
  */
 int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r)
 {
+	struct pl maddr;
 	struct mbuf *mb;
 	bool rport = false;
 	int err = 0;
@@ -677,6 +702,13 @@ int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r)
 
 	mb->pos = 0;
 	sip_reply_addr(dst, r->msg, rport);
+	if (r->msg->tp == SIP_TRANSP_UDP && !rport &&
+	    !sa_port(&r->msg->via.addr) &&
+	    msg_param_exists(&r->msg->via.params, "maddr", &maddr)) {
+		uint16_t port = sentby_port(&r->msg->via.sentby);
+
+		sa_set_port(dst, port ? port : SIP_PORT);
+	}
 	*mbp = mb;
 
 	return 0;

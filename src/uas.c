@@ -165,7 +165,8 @@ static bool require_unsupported(const struct sip_msg *msg)
 /* RFC 3261 8.2: is the request well formed enough to process? */
 static bool request_check(struct uas *uas, const struct sip_msg *msg)
 {
-	const char *missing = NULL;
+	const char *missing = NULL, *reason;
+	uint16_t scode;
 
 	if (!pl_isset(&msg->via.sentby)) {
 		drop(uas, msg, "no Via header: cannot address a response");
@@ -204,6 +205,15 @@ static bool request_check(struct uas *uas, const struct sip_msg *msg)
 			reply_plain(uas, msg, 400, "Content-Length Mismatch");
 		else
 			drop(uas, msg, "Content-Length mismatch");
+		return false;
+	}
+
+	/* what libre's parser lets through and RFC 3261 forbids */
+	if (validate_request(msg, &scode, &reason)) {
+		if (pl_strcmp(&msg->met, "ACK"))
+			reply_plain(uas, msg, scode, reason);
+		else
+			drop(uas, msg, reason);
 		return false;
 	}
 

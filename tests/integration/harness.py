@@ -253,7 +253,9 @@ def request(method, ruri, port, branch=None, callid=None, cseq=1,
         "CSeq: %d %s" % (cseq, method if method != "ACK" else "ACK"),
         "Contact: <sip:test@127.0.0.1:%d>" % port,
     ] + list(headers)
-    if body:
+    # one Content-Type (RFC 3261 7.3.1): the caller's, else SDP
+    if body and not any(re.match(r"(?i)(content-type|c)\s*:", h)
+                        for h in headers):
         lines.append("Content-Type: application/sdp")
     lines.append("Content-Length: %d" % len(body.encode()))
     return "\r\n".join(lines) + "\r\n\r\n" + body

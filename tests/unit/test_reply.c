@@ -678,6 +678,81 @@ static int check_via(void)
 }
 
 
+/* A request of one top Via, from src, for check_via_parms() */
+static int via_req(struct sip_msg **msgp, const char *src, const char *via)
+{
+	char *text = NULL;
+	int err;
+
+	err = re_sdprintf(&text, "OPTIONS sip:alice@example.com SIP/2.0\n"
+			  "Via: %s\n"
+			  "From: <sip:bob@example.com>;tag=f\n"
+			  "To: <sip:alice@example.com>\n"
+			  "Call-ID: v\n"
+			  "CSeq: 1 OPTIONS\n"
+			  "Content-Length: 0\n"
+			  "\n", via);
+	if (err)
+		return err;
+
+	err = unit_msg(msgp, SIP_TRANSP_UDP, src, "127.0.0.1:5060", text);
+	mem_deref(text);
+
+	return err;
+}
+
+
+/*
+ * RFC 3261 7.3.1: received goes to the top via-parm of a line holding
+ * several (libre keeps each apart). RFC 5118 4.9: the port of an
+ * IPv4-mapped sent-by, which libre does not read (RFC 3261 18.2.2).
+ */
+static int check_via_parms(void)
+{
+	struct resp rs = {0};
+	struct sip_msg *msg = NULL;
+	struct reply r;
+	struct sa laddr, exp;
+	int err;
+
+	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
+	err |= via_req(&msg, "192.0.2.5:6000", "SIP/2.0/UDP 10.0.0.1:5062;"
+		       "branch=z9hG4bKv1 , SIP/2.0/UDP 10.0.0.2;"
+		       "branch=z9hG4bKv0");
+	TEST_ERR(err);
+
+	reply_init(&r, msg, 200, &laddr);
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	if (!strstr(rs.text, "\r\nVia: SIP/2.0/UDP 10.0.0.1:5062;"
+		    "branch=z9hG4bKv1;received=192.0.2.5\r\nVia: SIP/2.0/UDP "
+		    "10.0.0.2;branch=z9hG4bKv0\r\n")) {
+		unit_note("received not on the top via-parm:\n%s\n",
+			  rs.text);
+		err = EINVAL;
+		goto out;
+	}
+	(void)sa_set_str(&exp, "192.0.2.5", 5062);
+	TEST_ASSERT(sa_cmp(&exp, &rs.dst, SA_ALL));
+	msg = mem_deref(msg);
+
+	err = via_req(&msg, "[::1]:6000", "SIP/2.0/UDP "
+		      "[::ffff:192.0.2.10]:19823;branch=z9hG4bKv2");
+	TEST_ERR(err);
+	r.msg = msg;
+	err = resp_build(&rs, &r);
+	TEST_ERR(err);
+	(void)sa_set_str(&exp, "::1", 19823);
+	TEST_ASSERT(sa_cmp(&exp, &rs.dst, SA_ALL));
+
+ out:
+	resp_reset(&rs);
+	mem_deref(msg);
+
+	return err;
+}
+
+
 static int check_body(void)
 {
 	static const char sdp[] = "v=0\r\ns=-\r\n";
@@ -1533,6 +1608,7 @@ WRAP(status_line)
 WRAP(copied)
 WRAP(totag_kept)
 WRAP(via)
+WRAP(via_parms)
 WRAP(body)
 WRAP(defaults)
 WRAP(defaults_tcp6)
@@ -1563,6 +1639,7 @@ int main(void)
 		UNIT_TEST(copied),
 		UNIT_TEST(totag_kept),
 		UNIT_TEST(via),
+		UNIT_TEST(via_parms),
 		UNIT_TEST(body),
 		UNIT_TEST(defaults),
 		UNIT_TEST(defaults_tcp6),
