@@ -145,10 +145,12 @@ struct scan {
 	struct pl callid, cseqmet;
 	uint32_t cseq;
 	struct pl from, to, ftag, ttag, branch;
+	struct pl via, cseqval, ctype;   /* for scan_decodable() */
 };
 
 int  scan_msg(struct scan *s, const uint8_t *pkt, size_t len);
 void scan_from_msg(struct scan *f, const struct sip_msg *msg);
+bool scan_decodable(const uint8_t *pkt, size_t len, bool *branch);
 
 
 struct evlog;

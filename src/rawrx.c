@@ -579,6 +579,7 @@ static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
 	struct sip_msg *msg = NULL;
 	size_t pos = mb->pos;
 	struct pl raw;
+	bool branch;
 	int err;
 
 	raw.p = (const char *)mbuf_buf(mb);
@@ -594,6 +595,11 @@ static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
 		malformed(rx, src, &raw, true);
 		return true;
 	}
+
+	/* most datagrams: sure without decoding them before libre does */
+	if (scan_decodable(mbuf_buf(mb), mbuf_get_left(mb), &branch) &&
+	    branch)
+		return false;
 
 	err = sip_msg_decode(&msg, mb);
 	mb->pos = pos;

@@ -17,7 +17,7 @@
 
 
 enum hdr {
-	H_OTHER, H_VIA, H_FROM, H_TO, H_CALLID, H_CSEQ,
+	H_OTHER, H_VIA, H_FROM, H_TO, H_CALLID, H_CSEQ, H_CTYPE,
 };
 
 
@@ -48,6 +48,8 @@ static enum hdr hdr_id(const struct pl *n)
 		return H_CALLID;
 	if (n->l == 4 && !pl_strcasecmp(n, "cseq"))
 		return H_CSEQ;
+	if (name_is(n, "content-type", 'c'))
+		return H_CTYPE;
 
 	return H_OTHER;
 }
@@ -133,6 +135,7 @@ static int cseq_read(struct scan *s, const struct pl *val)
 
 	s->cseqmet.p = p;
 	s->cseqmet.l = end - p;
+	s->cseqval = *val;
 	s->cseq = pl_u32(&num);
 
 	return s->cseqmet.l && !memchr(p, ' ', s->cseqmet.l) ? 0 : EBADMSG;
@@ -208,7 +211,12 @@ static int header(struct scan *s, const struct pl *name,
 		}
 		if (v.l < 8 || strncasecmp(v.p, "SIP/2.0/", 8))
 			return EBADMSG;
+		s->via = v;
 		param_find(&v, "branch", &s->branch);
+		return 0;
+
+	case H_CTYPE:
+		s->ctype = v;
 		return 0;
 
 	case H_FROM:
@@ -245,6 +253,7 @@ int scan_msg(struct scan *s, const uint8_t *pkt, size_t len)
 {
 	const char *p = (const char *)pkt, *end = p + len, *eol;
 	unsigned seen = 0;
+	bool eoh = false;
 	int err;
 
 	if (!s || !pkt)
@@ -253,7 +262,8 @@ int scan_msg(struct scan *s, const uint8_t *pkt, size_t len)
 	memset(s, 0, sizeof(*s));
 
 	eol = memchr(p, '\n', len);
-	if (!eol || eol == p || eol[-1] != '\r')
+	if (!eol || eol == p || eol[-1] != '\r' ||
+	    memchr(p, '\r', eol - 1 - p))
 		return EBADMSG;
 
 	err = startline(s, p, eol - 1);
@@ -268,8 +278,10 @@ int scan_msg(struct scan *s, const uint8_t *pkt, size_t len)
 		if (!eol || eol[-1] != '\r' || eol - 1 < p)
 			return EBADMSG;
 
-		if (eol - 1 == p)           /* the empty line */
+		if (eol - 1 == p) {         /* the empty line */
+			eoh = true;
 			break;
+		}
 
 		/* a folded header, or a bare CR or LF in a line */
 		if (*p == ' ' || *p == '\t' || (eol + 1 < end &&
@@ -301,7 +313,10 @@ int scan_msg(struct scan *s, const uint8_t *pkt, size_t len)
 			return err;
 	}
 
-	/* what libre requires of every message it accepts */
+	if (!eoh)
+		return EBADMSG;
+
+	/* what the scanner needs to be sure of its answer */
 	if (!(seen & (1u << H_VIA)) || !(seen & (1u << H_CSEQ)) ||
 	    !(seen & (1u << H_FROM)) || !(seen & (1u << H_TO)) ||
 	    !(seen & (1u << H_CALLID)))
@@ -334,3 +349,47 @@ void scan_from_msg(struct scan *f, const struct sip_msg *msg)
 	f->ttag    = msg->to.tag;
 	f->branch  = msg->via.branch;
 }
+
+
+/**
+ * Would sip_msg_decode() accept a message? Answered without decoding
+ * for the messages the scanner reads: their start line and the headers
+ * libre's decoder checks (first Via, From, To, CSeq, Content-Type) go
+ * through libre's own decoders for those parts.
+ *
+ * @param pkt    The message
+ * @param len    Its length
+ * @param branch Set to whether its top Via has a branch
+ *
+ * @return true if sure it decodes, false if only sip_msg_decode() knows
+ */
+bool scan_decodable(const uint8_t *pkt, size_t len, bool *branch)
+{
+	struct sip_via via;
+	struct sip_addr addr;
+	struct sip_cseq cseq;
+	struct msg_ctype ctype;
+	struct scan s;
+	struct uri uri;
+
+	if (scan_msg(&s, pkt, len))
+		return false;
+
+	if (s.req && uri_decode(&uri, &s.uri))
+		return false;
+
+	if (sip_via_decode(&via, &s.via) ||
+	    sip_addr_decode(&addr, &s.from) ||
+	    sip_addr_decode(&addr, &s.to) ||
+	    sip_cseq_decode(&cseq, &s.cseqval))
+		return false;
+
+	if (pl_isset(&s.ctype) && msg_ctype_decode(&ctype, &s.ctype))
+		return false;
+
+	if (branch)
+		*branch = pl_isset(&via.branch);
+
+	return true;
+}
+
