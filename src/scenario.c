@@ -429,16 +429,99 @@ static const char *compact_name(const char *name)
 }
 
 
+enum {
+	REGEX_LEN_MAX = 512,
+	REGEX_REPEAT_MAX = 1000,
+};
+
+
+/* glibc's regcomp() copies a repeated subexpression for each repeat, so
+ * "a+++..." or "((a{99}){99}){99}" takes gigabytes: refuse stacked
+ * quantifiers and bound the product of the {m,n} counts */
+static const char *regex_too_costly(const char *pat)
+{
+	uint64_t product = 1;
+	bool quant = false, bracket = false;
+	size_t i, n = strlen(pat);
+
+	if (n > REGEX_LEN_MAX)
+		return "longer than 512 characters";
+
+	for (i = 0; i < n; i++) {
+		const char c = pat[i];
+
+		if (bracket) {
+			if (c == ']' && pat[i - 1] != '[')
+				bracket = false;
+			continue;
+		}
+
+		if (c == '\\') {
+			++i;
+			quant = false;
+			continue;
+		}
+
+		if (c == '[') {
+			bracket = true;
+			if (pat[i + 1] == '^')
+				++i;
+			quant = false;
+			continue;
+		}
+
+		if (c == '*' || c == '+' || c == '?' || c == '{') {
+			unsigned long max = 0;
+
+			if (quant)
+				return "a quantifier follows a quantifier";
+			quant = true;
+
+			if (c != '{')
+				continue;
+
+			/* {m}, {m,}, {m,n}: the larger count, m+1 for {m,} */
+			for (++i; i < n && pat[i] != '}'; i++) {
+				if (pat[i] >= '0' && pat[i] <= '9')
+					max = MIN(max * 10 + (pat[i] - '0'),
+						  100000UL);
+				else if (pat[i] == ',' && pat[i + 1] == '}')
+					++max;
+				else if (pat[i] == ',')
+					max = 0;
+			}
+
+			product *= MAX(max, 1UL);
+			if (product > REGEX_REPEAT_MAX)
+				return "its {m,n} counts multiply to more "
+					"than 1000";
+			continue;
+		}
+
+		quant = false;
+	}
+
+	return NULL;
+}
+
+
 static int regex_compile(struct loader *ld, const yaml_node_t *node,
 			 struct regex **rp)
 {
 	const char *pat = scalar(node);
+	const char *why;
 	struct regex *r;
 	char msg[128];
 	int rc;
 
 	if (!pat) {
 		node_err(ld, node, "expected a regular expression");
+		return EBADMSG;
+	}
+
+	why = regex_too_costly(pat);
+	if (why) {
+		node_err(ld, node, "regex too costly to compile: %s", why);
 		return EBADMSG;
 	}
 

@@ -850,6 +850,15 @@ static int check_err_match(void)
 		 2, 25, "bad regex '(': "},
 		{"rules:\n  - match: {user-regex: [a]}\n    reply: 200\n",
 		 2, 25, "expected a regular expression"},
+		{"rules:\n  - match: {user-regex: \"a+++\"}\n    reply: 200\n",
+		 2, 25, "regex too costly to compile: a quantifier follows a "
+		 "quantifier"},
+		{"rules:\n  - match: {user-regex: \"((a{10}){10}){11}\"}\n"
+		 "    reply: 200\n", 2, 25, "regex too costly to compile: its "
+		 "{m,n} counts multiply to more than 1000"},
+		{"rules:\n  - match: {headers: {X: \"(a{2,}b{3,40}){9}\"}}\n"
+		 "    reply: 200\n", 2, 26, "regex too costly to compile: its "
+		 "{m,n} counts multiply to more than 1000"},
 		{"rules:\n  - match: {headers: 1}\n    reply: 200\n", 2, 22,
 		 "'headers' must map header names to regular expressions"},
 		{"rules:\n  - match: {headers: {\"X Y\": a}}\n"
