@@ -179,8 +179,14 @@ class Flood(LimitCase):
     extra = ["--limit", "transactions=200"]
 
     def assert_serves(self):
+        """Once the flood's backlog is worked off (bounded: under valgrind
+        that takes a while), OPTIONS gets 200 again."""
         p = self.peer()
-        r = transact(p, sip_request(p, "OPTIONS", self.uri("x")))
+        deadline = time.monotonic() + (120 if SLOW else 30)
+        while True:
+            r = transact(p, sip_request(p, "OPTIONS", self.uri("x")))
+            if final(r) == 200 or time.monotonic() > deadline:
+                break
         self.assertEqual(final(r), 200, r)
 
     def test_sipsak_flood(self):
