@@ -174,7 +174,10 @@ class SippCodes(SipstubTestCase):
                 m = re.match(r"sips?:(\d{3})@", e["uri"])
                 self.assertIsNotNone(m, e)
                 code = int(m.group(1))
-                self.assertNotIn(code, out, "code %d dialled twice" % code)
+                # a retransmission (a slow run) is the same Call-ID
+                self.assertIn(out.get(code, by_callid[e["call_id"]]),
+                              [by_callid[e["call_id"]]],
+                              "code %d dialled twice" % code)
                 out[code] = by_callid[e["call_id"]]
         return out
 
@@ -199,7 +202,9 @@ class SippCodes(SipstubTestCase):
                 invs = [e for e in evs if e["dir"] == "in" and
                         e.get("method") == "INVITE" and
                         e.get("kind") == "request"]
-                self.assertEqual(len(invs), 1, "INVITEs received")
+                # retransmissions (a slow run) share the branch
+                self.assertEqual(len({e["branch"] for e in invs}), 1,
+                                 "INVITEs received")
                 resps = self.responses(evs, "INVITE")
                 self.assertEqual(dedup([r["code"] for r in resps]),
                                  expect(code))
