@@ -18,6 +18,9 @@
 
 enum {
 	HASH_SIZE = 4096,
+	/* libre keeps each server transaction 32 s: 64 000 at 2000/s */
+	STRANS_HASH_SIZE = 65536,
+	DIALOG_HASH_SIZE = 65536,
 	UDP_SOCKBUF = 4 << 20,
 };
 
@@ -387,7 +390,7 @@ int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
 	uas->el  = mem_ref(el);
 	uas->max_size = SIPSTUB_MAX_SIZE;
 
-	err = hash_alloc(&uas->dialogs, HASH_SIZE);
+	err = hash_alloc(&uas->dialogs, DIALOG_HASH_SIZE);
 	if (err)
 		goto out;
 
@@ -403,7 +406,8 @@ int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
 	if (err)
 		goto out;
 
-	err = sip_alloc(&uas->sip, NULL, HASH_SIZE, HASH_SIZE, HASH_SIZE,
+	err = sip_alloc(&uas->sip, NULL, HASH_SIZE, STRANS_HASH_SIZE,
+			HASH_SIZE,
 			"sipstub/" SIPSTUB_VERSION, exit_handler, uas);
 	if (err)
 		goto out;

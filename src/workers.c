@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -73,6 +74,7 @@ static void kill_all(const pid_t *pids, unsigned n, int sig)
  */
 int workers_run(unsigned n, unsigned *idxp)
 {
+	const pid_t parent = getpid();
 	sigset_t set, old;
 	pid_t *pids;
 	unsigned i, alive = 0;
@@ -96,6 +98,12 @@ int workers_run(unsigned n, unsigned *idxp)
 		if (pid == 0) {
 			free(pids);
 			(void)sigprocmask(SIG_SETMASK, &old, NULL);
+
+			/* a parent killed outright takes its workers along */
+			(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() != parent)
+				exit(1);
+
 			*idxp = i;
 			return -1;
 		}
