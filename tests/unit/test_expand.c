@@ -202,17 +202,10 @@ static int check_name_valid(void)
 }
 
 
-#define WRAP(name) \
-	static void test_##name(void **s) \
-	{ \
-		(void)s; \
-		assert_int_equal(0, check_##name()); \
-	}
-
-WRAP(names)
-WRAP(as_is)
-WRAP(no_user)
-WRAP(name_valid)
+UNIT_WRAP(names)
+UNIT_WRAP(as_is)
+UNIT_WRAP(no_user)
+UNIT_WRAP(name_valid)
 
 
 int main(void)

@@ -72,15 +72,8 @@ static int check_limits(void)
 }
 
 
-#define WRAP(name) \
-	static void test_##name(void **s) \
-	{ \
-		(void)s; \
-		assert_int_equal(0, check_##name()); \
-	}
-
-WRAP(parse)
-WRAP(limits)
+UNIT_WRAP(parse)
+UNIT_WRAP(limits)
 
 
 int main(void)

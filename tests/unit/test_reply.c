@@ -395,31 +395,6 @@ static int req_decode(struct sip_msg **msgp, const char *text)
 }
 
 
-/* The request text with one line replaced (or removed: to = "") */
-static int req_edit(struct sip_msg **msgp, const char *text,
-		    const char *from, const char *to)
-{
-	const char *p = strstr(text, from);
-	char *edited = NULL;
-	int err;
-
-	if (!p) {
-		print_error("no \"%s\" in the request\n", from);
-		return EINVAL;
-	}
-
-	err = re_sdprintf(&edited, "%b%s%s", text, (size_t)(p - text), to,
-			  p + strlen(from));
-	if (err)
-		return err;
-
-	err = req_decode(msgp, edited);
-	mem_deref(edited);
-
-	return err;
-}
-
-
 static int check_status_line(void)
 {
 	struct resp rs = {0};
@@ -534,7 +509,7 @@ static int check_totag_kept(void)
 	int err;
 
 	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
-	err |= req_edit(&msg, invite_text, "To: <sip:alice@example.com>",
+	err |= unit_req_edit(&msg, invite_text, "To: <sip:alice@example.com>",
 			"To: <sip:alice@example.com>;tag=old");
 	TEST_ERR(err);
 
@@ -622,7 +597,7 @@ static int check_via(void)
 	msg = mem_deref(msg);
 
 	/* rport before other parameters */
-	err = req_edit(&msg, invite_text, "z9hG4bKa1;rport",
+	err = unit_req_edit(&msg, invite_text, "z9hG4bKa1;rport",
 		       "z9hG4bKa1;rport;x=1");
 	TEST_ERR(err);
 	r.msg = msg;
@@ -636,7 +611,7 @@ static int check_via(void)
 	msg = mem_deref(msg);
 
 	/* no rport: received (another host), the port of the Via */
-	err = req_edit(&msg, invite_text, ";rport\n", "\n");
+	err = unit_req_edit(&msg, invite_text, ";rport\n", "\n");
 	TEST_ERR(err);
 	r.msg = msg;
 	err = resp_build(&rs, &r);
@@ -1072,7 +1047,7 @@ static int check_dialog_headers(void)
 
 	/* Record-Route only for INVITE (here) */
 	msg = mem_deref(msg);
-	err = req_edit(&msg, invite_text, "INVITE sip:",
+	err = unit_req_edit(&msg, invite_text, "INVITE sip:",
 		       "OPTIONS sip:");
 	TEST_ERR(err);
 	reply_init(&r, msg, 200, &laddr);
@@ -1265,7 +1240,7 @@ static int check_publish_subscribe(void)
 	int err;
 
 	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
-	err |= req_edit(&msg, invite_text, "INVITE sip:", "PUBLISH sip:");
+	err |= unit_req_edit(&msg, invite_text, "INVITE sip:", "PUBLISH sip:");
 	TEST_ERR(err);
 
 	reply_init(&r, msg, 200, &laddr);
@@ -1279,7 +1254,7 @@ static int check_publish_subscribe(void)
 	TEST_EQUALS(16, hdr->val.l);
 	msg = mem_deref(msg);
 
-	err = req_edit(&msg, "SUBSCRIBE sip:a@b SIP/2.0\n"
+	err = unit_req_edit(&msg, "SUBSCRIBE sip:a@b SIP/2.0\n"
 		       "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKs\n"
 		       "From: <sip:bob@example.com>;tag=s1\n"
 		       "To: <sip:a@b>\n"
@@ -1389,7 +1364,7 @@ static int check_contact_no_user(void)
 	int err;
 
 	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
-	err |= req_edit(&msg, invite_text, "INVITE sip:alice@example.com",
+	err |= unit_req_edit(&msg, invite_text, "INVITE sip:alice@example.com",
 			"INVITE sip:example.com");
 	TEST_ERR(err);
 
@@ -1426,7 +1401,7 @@ static int check_contact_reinvite(void)
 	int err;
 
 	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
-	err |= req_edit(&msg, invite_text, "To: <sip:alice@example.com>",
+	err |= unit_req_edit(&msg, invite_text, "To: <sip:alice@example.com>",
 			"To: <sip:alice@example.com>;tag=dlg");
 	TEST_ERR(err);
 
@@ -1455,7 +1430,7 @@ static int check_subscribe_dialog(void)
 	int err;
 
 	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
-	err |= req_edit(&msg, invite_text, "INVITE sip:", "SUBSCRIBE sip:");
+	err |= unit_req_edit(&msg, invite_text, "INVITE sip:", "SUBSCRIBE sip:");
 	TEST_ERR(err);
 
 	reply_init(&r, msg, 200, &laddr);
@@ -1525,7 +1500,7 @@ static int unsupported_run(const char *require, const char *exp)
 	int err;
 
 	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
-	err |= req_edit(&msg, invite_text, "Require: 100rel, timer\n",
+	err |= unit_req_edit(&msg, invite_text, "Require: 100rel, timer\n",
 			require);
 	TEST_ERR(err);
 
@@ -1574,7 +1549,7 @@ static int check_420_no_require(void)
 	int err;
 
 	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
-	err |= req_edit(&msg, invite_text, "Require: 100rel, timer\n", "");
+	err |= unit_req_edit(&msg, invite_text, "Require: 100rel, timer\n", "");
 	TEST_ERR(err);
 
 	reply_init(&r, msg, 420, &laddr);
@@ -1594,39 +1569,32 @@ static int check_420_no_require(void)
 }
 
 
-#define WRAP(name) \
-	static void test_##name(void **s) \
-	{ \
-		(void)s; \
-		assert_int_equal(0, check_##name()); \
-	}
-
-WRAP(reason_registered)
-WRAP(reason_class)
-WRAP(known_method)
-WRAP(status_line)
-WRAP(copied)
-WRAP(totag_kept)
-WRAP(via)
-WRAP(via_parms)
-WRAP(body)
-WRAP(defaults)
-WRAP(defaults_tcp6)
-WRAP(defaults_none)
-WRAP(380_body)
-WRAP(dialog_headers)
-WRAP(override)
-WRAP(register)
-WRAP(publish_subscribe)
-WRAP(timestamp_100)
-WRAP(contact_no_user)
-WRAP(contact_reinvite)
-WRAP(subscribe_dialog)
-WRAP(override_ctype)
-WRAP(420_one_tag)
-WRAP(420_tags)
-WRAP(420_no_require)
-WRAP(register_contact_list)
+UNIT_WRAP(reason_registered)
+UNIT_WRAP(reason_class)
+UNIT_WRAP(known_method)
+UNIT_WRAP(status_line)
+UNIT_WRAP(copied)
+UNIT_WRAP(totag_kept)
+UNIT_WRAP(via)
+UNIT_WRAP(via_parms)
+UNIT_WRAP(body)
+UNIT_WRAP(defaults)
+UNIT_WRAP(defaults_tcp6)
+UNIT_WRAP(defaults_none)
+UNIT_WRAP(380_body)
+UNIT_WRAP(dialog_headers)
+UNIT_WRAP(override)
+UNIT_WRAP(register)
+UNIT_WRAP(publish_subscribe)
+UNIT_WRAP(timestamp_100)
+UNIT_WRAP(contact_no_user)
+UNIT_WRAP(contact_reinvite)
+UNIT_WRAP(subscribe_dialog)
+UNIT_WRAP(override_ctype)
+UNIT_WRAP(420_one_tag)
+UNIT_WRAP(420_tags)
+UNIT_WRAP(420_no_require)
+UNIT_WRAP(register_contact_list)
 
 
 int main(void)

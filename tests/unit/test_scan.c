@@ -248,16 +248,9 @@ static int check_gives_up(void)
 }
 
 
-#define WRAP(name) \
-	static void test_##name(void **s) \
-	{ \
-		(void)s; \
-		assert_int_equal(0, check_##name()); \
-	}
-
-WRAP(typical)
-WRAP(corpora)
-WRAP(gives_up)
+UNIT_WRAP(typical)
+UNIT_WRAP(corpora)
+UNIT_WRAP(gives_up)
 
 
 int main(void)

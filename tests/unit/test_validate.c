@@ -38,32 +38,6 @@ static const char options_text[] =
 	"\n";
 
 
-/* The request text with one piece replaced */
-static int req_edit(struct sip_msg **msgp, const char *text,
-		    const char *from, const char *to)
-{
-	const char *p = strstr(text, from);
-	char *edited = NULL;
-	int err;
-
-	if (!p) {
-		print_error("no \"%s\" in the request\n", from);
-		return EINVAL;
-	}
-
-	err = re_sdprintf(&edited, "%b%s%s", text, (size_t)(p - text), to,
-			  p + strlen(from));
-	if (err)
-		return err;
-
-	err = unit_msg(msgp, SIP_TRANSP_UDP, "192.0.2.5:6000",
-		       "127.0.0.1:5060", edited);
-	mem_deref(edited);
-
-	return err;
-}
-
-
 /* validate_request() on the edited request: scode 0 for valid, else
  * that code and a reason phrase with the words of want */
 static int expect(const char *text, const char *from, const char *to,
@@ -74,7 +48,7 @@ static int expect(const char *text, const char *from, const char *to,
 	uint16_t sc = 0;
 	int err;
 
-	err = req_edit(&msg, text, from, to);
+	err = unit_req_edit(&msg, text, from, to);
 	if (err) {
 		print_error("libre cannot decode the request (%s)\n",
 			    strerror(err));
@@ -127,7 +101,7 @@ static int check_args(void)
 	uint16_t sc;
 	int err;
 
-	err = req_edit(&msg, options_text, "CSeq", "CSeq");
+	err = unit_req_edit(&msg, options_text, "CSeq", "CSeq");
 	TEST_ERR(err);
 
 	TEST_EQUALS(EINVAL, validate_request(NULL, &sc, &reason));
@@ -604,26 +578,19 @@ static int check_torture_invalid(void)
 }
 
 
-#define WRAP(name) \
-	static void test_##name(void **s) \
-	{ \
-		(void)s; \
-		assert_int_equal(0, check_##name()); \
-	}
-
-WRAP(valid)
-WRAP(args)
-WRAP(duplicate)
-WRAP(content_length)
-WRAP(cseq)
-WRAP(quotes_angles)
-WRAP(request_uri)
-WRAP(register_to)
-WRAP(body_type)
-WRAP(415)
-WRAP(406)
-WRAP(torture_valid)
-WRAP(torture_invalid)
+UNIT_WRAP(valid)
+UNIT_WRAP(args)
+UNIT_WRAP(duplicate)
+UNIT_WRAP(content_length)
+UNIT_WRAP(cseq)
+UNIT_WRAP(quotes_angles)
+UNIT_WRAP(request_uri)
+UNIT_WRAP(register_to)
+UNIT_WRAP(body_type)
+UNIT_WRAP(415)
+UNIT_WRAP(406)
+UNIT_WRAP(torture_valid)
+UNIT_WRAP(torture_invalid)
 
 
 int main(void)

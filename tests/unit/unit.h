@@ -174,6 +174,14 @@ static inline int unit_mem_teardown(void **state)
 }
 
 
+/* test_name(), a cmocka test running check_name() (0: passed) */
+#define UNIT_WRAP(name)							\
+	static void test_##name(void **s)				\
+	{								\
+		(void)s;						\
+		assert_int_equal(0, check_##name());			\
+	}
+
 #define UNIT_TEST(name)							\
 	cmocka_unit_test_setup_teardown(test_##name, unit_mem_setup,	\
 					unit_mem_teardown)
@@ -224,6 +232,35 @@ static inline int unit_msg(struct sip_msg **msgp, enum sip_transp tp,
  out:
 	mem_deref(msg);
 	mem_deref(mb);
+
+	return err;
+}
+
+
+/*
+ * A request from text, received over UDP from 192.0.2.5:6000 at
+ * 127.0.0.1:5060, with the first occurrence of 'from' replaced by 'to'
+ */
+static inline int unit_req_edit(struct sip_msg **msgp, const char *text,
+				const char *from, const char *to)
+{
+	const char *p = strstr(text, from);
+	char *edited = NULL;
+	int err;
+
+	if (!p) {
+		print_error("no \"%s\" in the request\n", from);
+		return EINVAL;
+	}
+
+	err = re_sdprintf(&edited, "%b%s%s", text, (size_t)(p - text), to,
+			  p + strlen(from));
+	if (err)
+		return err;
+
+	err = unit_msg(msgp, SIP_TRANSP_UDP, "192.0.2.5:6000",
+		       "127.0.0.1:5060", edited);
+	mem_deref(edited);
 
 	return err;
 }
