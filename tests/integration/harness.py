@@ -44,6 +44,19 @@ def free_port(host="127.0.0.1"):
     raise RuntimeError("no free port")
 
 
+def ipv6_usable():
+    """True if ::1 can be bound on this host."""
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        try:
+            s.bind(("::1", 0))
+        finally:
+            s.close()
+        return True
+    except OSError:
+        return False
+
+
 class Sipstub:
     """One sipstub process on 127.0.0.1 (UDP and TCP on one port)."""
 

@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Sipstub, free_port
+from harness import Sipstub, free_port, ipv6_usable
 from scn_helpers import (Peer, SCENARIOS, SIPSTUB, first_line, read_jsonl,
                          run_cli, sanitizer_report, sip_request, status,
                          transact)
@@ -228,7 +228,7 @@ class Startup(CliCase):
 
     def test_listen_port_zero_and_ipv6(self):
         specs = ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"]
-        v6 = ipv6_loopback()
+        v6 = ipv6_usable()
         if v6:
             specs += ["udp:[::1]:0"]
         events = os.path.join(self.tmp, "ev.jsonl")
@@ -484,16 +484,6 @@ def wait_events(path, pred, proc, timeout=15):
             raise AssertionError("sipstub exited with %s" % proc.returncode)
         time.sleep(0.05)
     raise AssertionError("timeout waiting for event in %s" % path)
-
-
-def ipv6_loopback():
-    try:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-        s.bind(("::1", 0))
-        s.close()
-        return True
-    except OSError:
-        return False
 
 
 def options_status(fam, tp, host, port):

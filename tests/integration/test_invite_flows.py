@@ -8,12 +8,12 @@ that need exact control (retransmissions, timing, unknown dialogs).
 """
 import re
 import shutil
-import socket
 import tempfile
 import time
 import unittest
 
 from harness import (SDP_OFFER, Sipstub, SipstubTestCase, UdpClient, event_time,
+                     ipv6_usable,
                      free_port, header, recv_until, request, response_to,
                      run_sipp, sipp_inf, status, to_tag, SANITIZER_MARKS)
 
@@ -465,18 +465,6 @@ class NoDialog(FlowTestCase):
         self.send(request("BYE", self.uri("200"), self.c.port,
                           callid=callid, cseq=cseq + 1, to_tag=tag))
         self.assertEqual(first_line(self.c.recv(3.0)), "SIP/2.0 200 OK")
-
-
-def ipv6_usable():
-    try:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-        try:
-            s.bind(("::1", 0))
-        finally:
-            s.close()
-        return True
-    except OSError:
-        return False
 
 
 @unittest.skipUnless(ipv6_usable(), "::1 is not usable here")

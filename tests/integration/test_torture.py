@@ -40,11 +40,11 @@ the waits are longer.
 """
 import os
 import re
-import socket
 import time
 import unittest
 
-from harness import Sipstub, SipstubTestCase, UdpClient, status
+from harness import (Sipstub, SipstubTestCase, UdpClient, ipv6_usable,
+                     status)
 from scn_helpers import TcpClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -445,16 +445,6 @@ EXPECT = {
     "ipv6-bug-abnf-3-colons": Spec(Final(200)),
     "ipv6-correct-abnf-2-colons": Spec(Final(200)),
 }
-
-
-def ipv6_usable():
-    try:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-        s.bind(("::1", 0))
-        s.close()
-        return True
-    except OSError:
-        return False
 
 
 class TortureCase(SipstubTestCase):
