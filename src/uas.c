@@ -86,12 +86,14 @@ static void trace_handler(bool tx, enum sip_transp tp, const struct sa *src,
 }
 
 
-/* Answer outside any scenario rule (errors, RFC 3261 checks) */
-static void reply_plain(struct uas *uas, const struct sip_msg *msg,
-			uint16_t scode, const char *reason)
+/* Answer outside any scenario rule; stateless: keep no transaction */
+static void reply_direct(struct uas *uas, const struct sip_msg *msg,
+			 uint16_t scode, const char *reason,
+			 const struct list *hdrs, bool stateless)
 {
+	struct mbuf *mb = NULL;
 	struct reply r;
-	struct sa laddr;
+	struct sa laddr, dst;
 	int err;
 
 	memset(&r, 0, sizeof(r));
@@ -99,12 +101,31 @@ static void reply_plain(struct uas *uas, const struct sip_msg *msg,
 	r.msg    = msg;
 	r.scode  = scode;
 	r.reason = reason;
+	r.hdrs   = hdrs;
 	r.laddr  = &laddr;
 	r.totag  = pl_isset(&msg->to.tag) ? 0 : msg->tag | (1ULL << 63);
 
-	err = reply_send(NULL, uas->sip, &r, NULL);
+	if (!stateless) {
+		err = reply_send(NULL, uas->sip, &r, NULL);
+	}
+	else {
+		err = reply_build(&mb, &dst, &r);
+		if (!err)
+			err = sip_send(uas->sip, msg->sock, msg->tp, &dst, mb);
+	}
+
 	if (err)
 		DEBUG_WARNING("%u reply to %r: %m\n", scode, &msg->met, err);
+
+	mem_deref(mb);
+}
+
+
+/* Errors, RFC 3261 checks */
+static void reply_plain(struct uas *uas, const struct sip_msg *msg,
+			uint16_t scode, const char *reason)
+{
+	reply_direct(uas, msg, scode, reason, NULL, false);
 }
 
 
@@ -114,11 +135,7 @@ static void overload(struct uas *uas, const struct sip_msg *msg,
 {
 	struct hdrval ra;
 	struct list hdrs = LIST_INIT;
-	struct reply r;
-	struct mbuf *mb = NULL;
-	struct sa laddr, dst;
 	char secs[16];
-	int err;
 
 	evlog_event(uas->el, "overload", msg, ",\"limit\":\"%s\"", limit);
 
@@ -132,21 +149,7 @@ static void overload(struct uas *uas, const struct sip_msg *msg,
 	ra.value = secs;
 	list_append(&hdrs, &ra.le, &ra);
 
-	memset(&r, 0, sizeof(r));
-	uas_local_addr(&laddr, msg);
-	r.msg    = msg;
-	r.scode  = 503;
-	r.laddr  = &laddr;
-	r.hdrs   = &hdrs;
-	r.totag  = pl_isset(&msg->to.tag) ? 0 : msg->tag | (1ULL << 63);
-
-	err = reply_build(&mb, &dst, &r);
-	if (!err)
-		err = sip_send(uas->sip, msg->sock, msg->tp, &dst, mb);
-	if (err)
-		DEBUG_WARNING("503 to %r: %m\n", &msg->met, err);
-
-	mem_deref(mb);
+	reply_direct(uas, msg, 503, NULL, &hdrs, true);
 }
 
 
