@@ -217,35 +217,20 @@ static int listen_default(void)
 }
 
 
-static int size_parse(const char *s, size_t *sizep)
+/* A decimal option value in min..max */
+static int num_parse(const char *opt, const char *s, unsigned long min,
+		     unsigned long max, const char *unit, unsigned long *vp)
 {
 	char *end;
 	unsigned long v = strtoul(s, &end, 10);
 
-	if (*s < '0' || *s > '9' || *end || v < 512 || v > 65535) {
-		(void)re_fprintf(stderr, "sipstub: bad --max-size '%s' "
-				 "(512..65535 bytes)\n", s);
+	if (*s < '0' || *s > '9' || *end || v < min || v > max) {
+		(void)re_fprintf(stderr, "sipstub: bad --%s '%s' (%lu..%lu%s)\n",
+				 opt, s, min, max, unit);
 		return EINVAL;
 	}
 
-	*sizep = v;
-
-	return 0;
-}
-
-
-static int workers_parse(const char *s)
-{
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-
-	if (*s < '0' || *s > '9' || *end || v < 1 || v > 64) {
-		(void)re_fprintf(stderr, "sipstub: bad --workers '%s' "
-				 "(1..64)\n", s);
-		return EINVAL;
-	}
-
-	app.workers = (unsigned)v;
+	*vp = v;
 
 	return 0;
 }
@@ -469,6 +454,7 @@ int main(int argc, char *argv[])
 		{"version", no_argument,       NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
+	unsigned long v;
 	int c, err;
 
 	app.limits = guard_defaults;
@@ -495,13 +481,16 @@ int main(int argc, char *argv[])
 			break;
 
 		case 'm':
-			if (size_parse(optarg, &app.max_size))
+			if (num_parse("max-size", optarg, 512, 65535, " bytes",
+				      &v))
 				return 2;
+			app.max_size = v;
 			break;
 
 		case 'w':
-			if (workers_parse(optarg))
+			if (num_parse("workers", optarg, 1, 64, "", &v))
 				return 2;
+			app.workers = (unsigned)v;
 			break;
 
 		case 'L':
