@@ -88,18 +88,18 @@ class Sipstub:
         return "%s:%d" % (hp, self.port)
 
     def events(self):
-        """Every event so far. sipstub writes its log once per event-loop
-        turn, so first wait (bounded) until the file stops growing."""
+        """Every event so far. sipstub writes its log every 10 ms, so
+        first wait (bounded) until the file stops growing for two quiet
+        intervals. A test that needs a given line should wait_event() it."""
         quiet = 0.2 if self.wrapped else 0.03
         deadline = time.monotonic() + 2.0
-        last = -1
-        while time.monotonic() < deadline:
+        last, still = -1, 0
+        while time.monotonic() < deadline and still < 2:
             try:
                 size = os.path.getsize(self.events_path)
             except OSError:
                 size = 0
-            if size == last:
-                break
+            still = still + 1 if size == last else 0
             last = size
             time.sleep(quiet)
         try:

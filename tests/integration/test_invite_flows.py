@@ -490,6 +490,11 @@ class Ipv6Call(unittest.TestCase):
                            extra=["-i", "::1", "-p", str(free_port("::1"))])
         self.assertEqual(rc, 0, out)
         tp = tp_name(transport)
+        # the BYE's 200 is the last line; the log is written in order
+        self.stub.wait_event(lambda e: e.get("event") == "sip" and
+                             e.get("dir") == "out" and
+                             e.get("method") == "BYE" and
+                             e.get("transport") == tp)
         codes = [e["code"] for e in self.stub.sip(dir="out", method="INVITE",
                                                   transport=tp)]
         self.assertEqual(codes[:3], [100, 180, 200])
