@@ -47,6 +47,24 @@ void tq_cancel(struct tqent *e);
 bool tq_isrunning(const struct tqent *e);
 
 
+/* Strans: server transactions (RFC 3261 17.2) */
+
+struct stranss;
+struct strans;
+
+typedef void (strans_cancel_h)(void *arg);
+
+int  stranss_alloc(struct stranss **ssp, struct sip *sip, struct tqs *tqs,
+		   uint32_t size);
+bool stranss_recv(struct stranss *ss, const struct sip_msg *msg);
+int  strans_alloc(struct strans **stp, struct stranss *ss,
+		  const struct sip_msg *msg, strans_cancel_h *cancelh,
+		  void *arg);
+int  strans_reply(struct strans **stp, struct stranss *ss,
+		  const struct sip_msg *msg, const struct sa *dst,
+		  uint16_t scode, struct mbuf *mb);
+
+
 /* Reply: status-code table and response builder */
 
 const char *reply_reason(uint16_t scode);
@@ -74,7 +92,7 @@ struct reply {
 };
 
 int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r);
-int reply_send(struct sip_strans **stp, struct sip *sip,
+int reply_send(struct strans **stp, struct stranss *ss,
 	       const struct reply *r, struct mbuf **mbp);
 
 
@@ -145,12 +163,10 @@ struct scan {
 	struct pl callid, cseqmet;
 	uint32_t cseq;
 	struct pl from, to, ftag, ttag, branch;
-	struct pl via, cseqval, ctype;   /* for scan_decodable() */
 };
 
 int  scan_msg(struct scan *s, const uint8_t *pkt, size_t len);
 void scan_from_msg(struct scan *f, const struct sip_msg *msg);
-bool scan_decodable(const uint8_t *pkt, size_t len, bool *branch);
 
 
 struct evlog;
@@ -234,6 +250,7 @@ void uas_count(struct uas *uas, bool dialog, int delta);
 int  uas_listen(struct uas *uas, enum sip_transp tp, const struct sa *laddr,
 		struct sa *bound);
 struct sip *uas_sip(const struct uas *uas);
+struct stranss *uas_stranss(const struct uas *uas);
 struct hash *uas_dialogs(const struct uas *uas);
 struct list *uas_xacts(struct uas *uas);
 struct evlog *uas_evlog(const struct uas *uas);
@@ -244,6 +261,7 @@ size_t uas_max_size(const struct uas *uas);
 struct trace *uas_trace(const struct uas *uas);
 void uas_local_addr(struct sa *laddr, const struct sip_msg *msg);
 void uas_shutdown(struct uas *uas);
+void uas_request(struct uas *uas, const struct sip_msg *msg);
 
 
 /* Guard: resource limits */

@@ -34,6 +34,7 @@ struct rawrx {
 	struct udp_helper *uh;
 	struct udp_sock *us;
 	struct uas *uas;
+	struct sa laddr;        /* the socket's address */
 };
 
 
@@ -573,14 +574,32 @@ static void malformed(struct rawrx *rx, const struct sa *src,
 }
 
 
+/* A request goes to the UAS from here, decoded once; a response goes
+ * on to libre's client transactions (of our NOTIFY and BYE) */
+static bool msg_dispatch(struct rawrx *rx, const struct sa *src,
+			 struct sip_msg *msg)
+{
+	if (!msg->req)
+		return false;
+
+	msg->sock = mem_ref(rx->us);
+	msg->src  = *src;
+	msg->dst  = rx->laddr;
+	msg->tp   = SIP_TRANSP_UDP;
+
+	uas_request(rx->uas, msg);
+
+	return true;
+}
+
+
 static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct rawrx *rx = arg;
 	struct sip_msg *msg = NULL;
 	size_t pos = mb->pos;
 	struct pl raw;
-	bool branch;
-	int err;
+	bool done;
 
 	raw.p = (const char *)mbuf_buf(mb);
 	raw.l = mbuf_get_left(mb);
@@ -596,21 +615,29 @@ static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
 		return true;
 	}
 
-	/* most datagrams: sure without decoding them before libre does */
-	if (scan_decodable(mbuf_buf(mb), mbuf_get_left(mb), &branch) &&
-	    branch)
-		return false;
+	if (sip_msg_decode(&msg, mb)) {
+		mb->pos = pos;
 
-	err = sip_msg_decode(&msg, mb);
-	mb->pos = pos;
+		if (!rfc2543_fix(rx, src, mb, &raw)) {
+			malformed(rx, src, &raw, false);
+			return true;
+		}
+
+		/* the fixed datagram replaced the original in mb */
+		pos = mb->pos;
+		if (sip_msg_decode(&msg, mb)) {
+			mb->pos = pos;
+			return false;
+		}
+	}
+
+	/* the request keeps mb, its position at the body */
+	done = msg_dispatch(rx, src, msg);
 	mem_deref(msg);
+	if (!done)
+		mb->pos = pos;
 
-	if (!err || rfc2543_fix(rx, src, mb, &raw))
-		return false;
-
-	malformed(rx, src, &raw, false);
-
-	return true;
+	return done;
 }
 
 
@@ -644,9 +671,15 @@ int rawrx_alloc(struct rawrx **rxp, struct uas *uas, struct udp_sock *us)
 	rx->uas = uas;
 	rx->us  = mem_ref(us);
 
+	err = udp_local_get(us, &rx->laddr);
+	if (err)
+		goto out;
+
 	udp_rxsz_set(us, RXSZ);
 
 	err = udp_register_helper(&rx->uh, us, LAYER, NULL, recv_handler, rx);
+
+ out:
 	if (err)
 		mem_deref(rx);
 	else

@@ -719,13 +719,13 @@ int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r)
  * Build a response and send it in the request's server transaction
  *
  * @param stp Server transaction (created if NULL), NULL after a final
- * @param sip SIP stack
+ * @param ss  Server transaction table
  * @param r   What the response is made of
  * @param mbp Optional copy of the sent response
  *
  * @return 0 if success, otherwise errorcode
  */
-int reply_send(struct sip_strans **stp, struct sip *sip,
+int reply_send(struct strans **stp, struct stranss *ss,
 	       const struct reply *r, struct mbuf **mbp)
 {
 	struct mbuf *mb = NULL;
@@ -736,7 +736,7 @@ int reply_send(struct sip_strans **stp, struct sip *sip,
 	if (err)
 		return err;
 
-	err = sip_strans_reply(stp, sip, r->msg, &dst, r->scode, mb);
+	err = strans_reply(stp, ss, r->msg, &dst, r->scode, mb);
 	if (!err && mbp)
 		*mbp = mem_ref(mb);
 

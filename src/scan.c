@@ -18,7 +18,7 @@
 
 
 enum hdr {
-	H_OTHER, H_VIA, H_FROM, H_TO, H_CALLID, H_CSEQ, H_CTYPE,
+	H_OTHER, H_VIA, H_FROM, H_TO, H_CALLID, H_CSEQ,
 };
 
 
@@ -60,7 +60,6 @@ static enum hdr hdr_id(const struct pl *n)
 		case 'f': return H_FROM;
 		case 't': return H_TO;
 		case 'i': return H_CALLID;
-		case 'c': return H_CTYPE;
 		default:  return H_OTHER;
 		}
 	}
@@ -77,7 +76,6 @@ static enum hdr hdr_id(const struct pl *n)
 	case SIP_HDR_TO:           return H_TO;
 	case SIP_HDR_CALL_ID:      return H_CALLID;
 	case SIP_HDR_CSEQ:         return H_CSEQ;
-	case SIP_HDR_CONTENT_TYPE: return H_CTYPE;
 	default:                   return H_OTHER;
 	}
 }
@@ -163,7 +161,6 @@ static int cseq_read(struct scan *s, const struct pl *val)
 
 	s->cseqmet.p = p;
 	s->cseqmet.l = end - p;
-	s->cseqval = *val;
 	s->cseq = pl_u32(&num);
 
 	return s->cseqmet.l && !memchr(p, ' ', s->cseqmet.l) ? 0 : EBADMSG;
@@ -239,12 +236,7 @@ static int header(struct scan *s, const struct pl *name,
 		}
 		if (v.l < 8 || strncasecmp(v.p, "SIP/2.0/", 8))
 			return EBADMSG;
-		s->via = v;
 		param_find(&v, "branch", &s->branch);
-		return 0;
-
-	case H_CTYPE:
-		s->ctype = v;
 		return 0;
 
 	case H_FROM:
@@ -376,48 +368,5 @@ void scan_from_msg(struct scan *f, const struct sip_msg *msg)
 	f->ftag    = msg->from.tag;
 	f->ttag    = msg->to.tag;
 	f->branch  = msg->via.branch;
-}
-
-
-/**
- * Would sip_msg_decode() accept a message? Answered without decoding
- * for the messages the scanner reads: their start line and the headers
- * libre's decoder checks (first Via, From, To, CSeq, Content-Type) go
- * through libre's own decoders for those parts.
- *
- * @param pkt    The message
- * @param len    Its length
- * @param branch Set to whether its top Via has a branch
- *
- * @return true if sure it decodes, false if only sip_msg_decode() knows
- */
-bool scan_decodable(const uint8_t *pkt, size_t len, bool *branch)
-{
-	struct sip_via via;
-	struct sip_addr addr;
-	struct sip_cseq cseq;
-	struct msg_ctype ctype;
-	struct scan s;
-	struct uri uri;
-
-	if (scan_msg(&s, pkt, len))
-		return false;
-
-	if (s.req && uri_decode(&uri, &s.uri))
-		return false;
-
-	if (sip_via_decode(&via, &s.via) ||
-	    sip_addr_decode(&addr, &s.from) ||
-	    sip_addr_decode(&addr, &s.to) ||
-	    sip_cseq_decode(&cseq, &s.cseqval))
-		return false;
-
-	if (pl_isset(&s.ctype) && msg_ctype_decode(&ctype, &s.ctype))
-		return false;
-
-	if (branch)
-		*branch = pl_isset(&via.branch);
-
-	return true;
 }
 

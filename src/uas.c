@@ -1,10 +1,10 @@
 /**
  * @file uas.c  SIP stack, transports and request dispatch
  *
- * libre's transaction layer sees every request first: it absorbs
- * retransmissions, the ACK of a non-2xx and CANCELs that match a
- * transaction. What reaches request_handler() is checked (RFC 3261
- * 8.2), matched against the scenario and answered by a transaction.
+ * The server transactions (strans.c) see every request first: they
+ * absorb retransmissions, the ACK of a non-2xx and CANCELs that match a
+ * transaction. What is left is checked (RFC 3261 8.2), matched against
+ * the scenario and answered by a transaction.
  *
  * Copyright (C) 2026 The sipstub authors
  */
@@ -18,7 +18,7 @@
 
 enum {
 	HASH_SIZE = 4096,
-	/* libre keeps each server transaction 32 s: 64 000 at 2000/s */
+	/* a server transaction lasts 32 s: 64 000 at 2000/s */
 	STRANS_HASH_SIZE = 65536,
 	DIALOG_HASH_SIZE = 65536,
 	UDP_SOCKBUF = 4 << 20,
@@ -28,6 +28,7 @@ struct uas {
 	struct list rawrxl;        /* struct rawrx, one per UDP socket */
 	struct sip *sip;
 	struct sip_lsnr *lsnr;
+	struct stranss *stranss;
 	char *probe_callid;        /* set while learning a UDP socket */
 	struct udp_sock *probe_sock;
 	struct scenario *scn;
@@ -52,6 +53,7 @@ static void uas_destructor(void *arg)
 	struct uas *uas = arg;
 
 	uas_shutdown(uas);
+	mem_deref(uas->stranss);
 	list_flush(&uas->rawrxl);
 	mem_deref(uas->probe_sock);
 	mem_deref(uas->probe_callid);
@@ -106,7 +108,7 @@ static void reply_direct(struct uas *uas, const struct sip_msg *msg,
 	r.totag  = pl_isset(&msg->to.tag) ? 0 : msg->tag | (1ULL << 63);
 
 	if (!stateless) {
-		err = reply_send(NULL, uas->sip, &r, NULL);
+		err = reply_send(NULL, uas->stranss, &r, NULL);
 	}
 	else {
 		err = reply_build(&mb, &dst, &r);
@@ -308,6 +310,9 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 		return true;
 	}
 
+	if (stranss_recv(uas->stranss, msg))
+		return true;
+
 	if (!request_check(uas, msg))
 		return true;
 
@@ -356,6 +361,23 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 		reply_plain(uas, msg, 501, NULL);
 
 	return true;
+}
+
+
+/**
+ * A request that rawrx decoded from a UDP socket of the SIP stack
+ *
+ * @param uas UAS
+ * @param msg The request, with its socket and addresses set
+ */
+void uas_request(struct uas *uas, const struct sip_msg *msg)
+{
+	if (!uas || !msg)
+		return;
+
+	trace_handler(false, msg->tp, &msg->src, &msg->dst, msg->mb->buf,
+		      msg->mb->end, uas);
+	(void)request_handler(msg, uas);
 }
 
 
@@ -409,9 +431,13 @@ int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
 	if (err)
 		goto out;
 
-	err = sip_alloc(&uas->sip, NULL, HASH_SIZE, STRANS_HASH_SIZE,
-			HASH_SIZE,
+	err = sip_alloc(&uas->sip, NULL, HASH_SIZE, HASH_SIZE, HASH_SIZE,
 			"sipstub/" SIPSTUB_VERSION, exit_handler, uas);
+	if (err)
+		goto out;
+
+	err = stranss_alloc(&uas->stranss, uas->sip, uas->tqs,
+			    STRANS_HASH_SIZE);
 	if (err)
 		goto out;
 
@@ -602,6 +628,12 @@ int uas_listen(struct uas *uas, enum sip_transp tp, const struct sa *laddr,
 struct sip *uas_sip(const struct uas *uas)
 {
 	return uas ? uas->sip : NULL;
+}
+
+
+struct stranss *uas_stranss(const struct uas *uas)
+{
+	return uas ? uas->stranss : NULL;
 }
 
 

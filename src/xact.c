@@ -19,7 +19,7 @@ struct xact {
 	struct le le;             /* in uas->xacts          */
 	struct uas *uas;
 	struct sip_msg *msg;      /* the request            */
-	struct sip_strans *st;    /* NULL after the final   */
+	struct strans *st;        /* NULL after the final   */
 	const struct rule *rule;
 	struct dialog *dlg;       /* in-dialog requests     */
 	struct le *next;          /* next step              */
@@ -256,7 +256,7 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	r.body    = body ? mbuf_buf(body) : NULL;
 	r.bodylen = body ? mbuf_get_left(body) : 0;
 
-	err = reply_send(&x->st, uas_sip(x->uas), &r, &resp);
+	err = reply_send(&x->st, uas_stranss(x->uas), &r, &resp);
 	if (err)
 		goto out;
 
@@ -319,7 +319,7 @@ static void fail(struct xact *x, int err)
 			    "memory" : "descriptors");
 	}
 
-	err = reply_send(&x->st, uas_sip(x->uas), &r, NULL);
+	err = reply_send(&x->st, uas_stranss(x->uas), &r, NULL);
 	if (err)
 		DEBUG_WARNING("%u to %r: %m\n", r.scode, &x->msg->met, err);
 }
@@ -363,8 +363,12 @@ static void step_next(struct xact *x)
 		return;
 	}
 
+	/* no delay: at once, which may end the transaction */
 	step = x->next->data;
-	if (tq_start(uas_tqs(x->uas), &x->tmr, step->delay, step_handler, x))
+	if (!step->delay)
+		step_handler(x);
+	else if (tq_start(uas_tqs(x->uas), &x->tmr, step->delay,
+			  step_handler, x))
 		mem_deref(x);
 }
 
@@ -382,7 +386,7 @@ static void cancel_handler(void *arg)
 	r.laddr = &x->laddr;
 	r.totag = x->dlg ? 0 : x->live_tag ? x->live_tag : x->tag;
 
-	err = reply_send(&x->st, uas_sip(x->uas), &r, NULL);
+	err = reply_send(&x->st, uas_stranss(x->uas), &r, NULL);
 	if (err)
 		DEBUG_WARNING("487: %m\n", err);
 
@@ -441,8 +445,8 @@ int xact_start(struct uas *uas, const struct sip_msg *msg,
 
 	uas_local_addr(&x->laddr, msg);
 
-	err = sip_strans_alloc(&x->st, uas_sip(uas), msg,
-			       x->invite ? cancel_handler : NULL, x);
+	err = strans_alloc(&x->st, uas_stranss(uas), msg,
+			   x->invite ? cancel_handler : NULL, x);
 	if (err)
 		goto out;
 
