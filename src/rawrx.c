@@ -574,6 +574,26 @@ static void malformed(struct rawrx *rx, const struct sa *src,
 }
 
 
+/* A request may be kept (its dialog keeps the INVITE until the ACK):
+ * decode a copy the size of the datagram, not the 64 KiB buffer */
+static int msg_decode(struct sip_msg **msgp, const struct mbuf *mb)
+{
+	struct mbuf *cp = mbuf_alloc(mbuf_get_left(mb));
+	int err;
+
+	if (!cp)
+		return ENOMEM;
+
+	(void)mbuf_write_mem(cp, mbuf_buf(mb), mbuf_get_left(mb));
+	cp->pos = 0;
+
+	err = sip_msg_decode(msgp, cp);
+	mem_deref(cp);
+
+	return err;
+}
+
+
 /* A request goes to the UAS from here, decoded once; a response goes
  * on to libre's client transactions (of our NOTIFY and BYE) */
 static bool msg_dispatch(struct rawrx *rx, const struct sa *src,
@@ -597,7 +617,6 @@ static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct rawrx *rx = arg;
 	struct sip_msg *msg = NULL;
-	size_t pos = mb->pos;
 	struct pl raw;
 	bool done;
 
@@ -615,27 +634,19 @@ static bool recv_handler(struct sa *src, struct mbuf *mb, void *arg)
 		return true;
 	}
 
-	if (sip_msg_decode(&msg, mb)) {
-		mb->pos = pos;
-
+	if (msg_decode(&msg, mb)) {
 		if (!rfc2543_fix(rx, src, mb, &raw)) {
 			malformed(rx, src, &raw, false);
 			return true;
 		}
 
 		/* the fixed datagram replaced the original in mb */
-		pos = mb->pos;
-		if (sip_msg_decode(&msg, mb)) {
-			mb->pos = pos;
+		if (msg_decode(&msg, mb))
 			return false;
-		}
 	}
 
-	/* the request keeps mb, its position at the body */
 	done = msg_dispatch(rx, src, msg);
 	mem_deref(msg);
-	if (!done)
-		mb->pos = pos;
 
 	return done;
 }

@@ -6,6 +6,8 @@
  * walk past every 32 s timer H and J (perf: half of the CPU at 1000
  * calls/s). A transaction is found by its top Via's branch and sent-by
  * and its method; CANCEL and the ACK of a non-2xx find their INVITE.
+ * After the final response a transaction lives on for up to 32 s with
+ * a copy of the few fields it is matched by, not the whole request.
  *
  * Copyright (C) 2026 The sipstub authors
  */
@@ -28,6 +30,13 @@ struct stranss {
 	struct tqs *tqs;
 };
 
+/* What a transaction is matched by, pointing into the request or,
+ * after the final response, into a copy */
+struct key {
+	struct pl branch, sentby, met, callid, ftag, ruri;
+	uint32_t cseq;
+};
+
 struct strans {
 	struct le he;
 	struct le he_mrg;
@@ -35,7 +44,12 @@ struct strans {
 	struct tqent tmrg;     /* G: retransmit a non-2xx final */
 	struct sa dst;
 	struct stranss *ss;
-	struct sip_msg *msg;
+	struct sip_msg *msg;   /* the request, until the final */
+	char *copy;            /* the key's text after that   */
+	struct key key;
+	void *sock;
+	enum sip_transp tp;
+	uint64_t tag;          /* msg->tag: our To-tag */
 	struct mbuf *mb;       /* the last response */
 	strans_cancel_h *cancelh;
 	void *arg;
@@ -102,14 +116,63 @@ static void strans_destructor(void *arg)
 	tq_cancel(&st->tmr);
 	tq_cancel(&st->tmrg);
 	mem_deref(st->msg);
+	mem_deref(st->copy);
+	mem_deref(st->sock);
 	mem_deref(st->mb);
 }
 
 
-static bool same_via(const struct sip_msg *a, const struct sip_msg *b)
+static void key_set(struct key *k, const struct sip_msg *msg)
 {
-	return !pl_cmp(&a->via.branch, &b->via.branch) &&
-		!pl_cmp(&a->via.sentby, &b->via.sentby);
+	k->branch = msg->via.branch;
+	k->sentby = msg->via.sentby;
+	k->met    = msg->cseq.met;
+	k->callid = msg->callid;
+	k->ftag   = msg->from.tag;
+	k->ruri   = msg->ruri;
+	k->cseq   = msg->cseq.num;
+}
+
+
+static void pl_move(struct pl *pl, char **p)
+{
+	if (pl->l)
+		memcpy(*p, pl->p, pl->l);
+
+	pl->p = *p;
+	*p += pl->l;
+}
+
+
+/* The request goes: keep its key in one small allocation */
+static int key_copy(struct strans *st)
+{
+	struct key *k = &st->key;
+	char *p;
+
+	st->copy = mem_alloc(k->branch.l + k->sentby.l + k->met.l +
+			     k->callid.l + k->ftag.l + k->ruri.l + 1, NULL);
+	if (!st->copy)
+		return ENOMEM;
+
+	p = st->copy;
+	pl_move(&k->branch, &p);
+	pl_move(&k->sentby, &p);
+	pl_move(&k->met, &p);
+	pl_move(&k->callid, &p);
+	pl_move(&k->ftag, &p);
+	pl_move(&k->ruri, &p);
+
+	st->msg = mem_deref(st->msg);
+
+	return 0;
+}
+
+
+static bool same_via(const struct strans *st, const struct sip_msg *msg)
+{
+	return !pl_cmp(&st->key.branch, &msg->via.branch) &&
+		!pl_cmp(&st->key.sentby, &msg->via.sentby);
 }
 
 
@@ -118,8 +181,7 @@ static bool cmp_handler(struct le *le, void *arg)
 	const struct strans *st = le->data;
 	const struct sip_msg *msg = arg;
 
-	return same_via(st->msg, msg) &&
-		!pl_cmp(&st->msg->cseq.met, &msg->cseq.met);
+	return same_via(st, msg) && !pl_cmp(&st->key.met, &msg->cseq.met);
 }
 
 
@@ -127,7 +189,7 @@ static bool cmp_ack_handler(struct le *le, void *arg)
 {
 	const struct strans *st = le->data;
 
-	return st->invite && same_via(st->msg, arg);
+	return st->invite && same_via(st, arg);
 }
 
 
@@ -135,8 +197,7 @@ static bool cmp_cancel_handler(struct le *le, void *arg)
 {
 	const struct strans *st = le->data;
 
-	return same_via(st->msg, arg) &&
-		pl_strcmp(&st->msg->cseq.met, "CANCEL");
+	return same_via(st, arg) && pl_strcmp(&st->key.met, "CANCEL");
 }
 
 
@@ -146,11 +207,11 @@ static bool cmp_merge_handler(struct le *le, void *arg)
 	const struct strans *st = le->data;
 	const struct sip_msg *msg = arg;
 
-	return !pl_cmp(&st->msg->cseq.met, &msg->cseq.met) &&
-		st->msg->cseq.num == msg->cseq.num &&
-		!pl_cmp(&st->msg->callid, &msg->callid) &&
-		!pl_cmp(&st->msg->from.tag, &msg->from.tag) &&
-		!pl_cmp(&st->msg->ruri, &msg->ruri);
+	return !pl_cmp(&st->key.met, &msg->cseq.met) &&
+		st->key.cseq == msg->cseq.num &&
+		!pl_cmp(&st->key.callid, &msg->callid) &&
+		!pl_cmp(&st->key.ftag, &msg->from.tag) &&
+		!pl_cmp(&st->key.ruri, &msg->ruri);
 }
 
 
@@ -179,8 +240,7 @@ static void end_start(struct strans *st, uint32_t delay)
 
 static int resend(const struct strans *st)
 {
-	return sip_send(st->ss->sip, st->msg->sock, st->msg->tp, &st->dst,
-			st->mb);
+	return sip_send(st->ss->sip, st->sock, st->tp, &st->dst, st->mb);
 }
 
 
@@ -212,7 +272,7 @@ static bool ack_recv(struct stranss *ss, const struct sip_msg *msg)
 		return false;
 
 	case COMPLETED:
-		if ((st->msg->tp != SIP_TRANSP_UDP)) {
+		if (st->tp != SIP_TRANSP_UDP) {
 			mem_deref(st);
 			break;
 		}
@@ -239,7 +299,7 @@ static bool cancel_recv(struct stranss *ss, const struct sip_msg *msg)
 		return false;
 
 	/* the 200 carries the To-tag of the INVITE's responses */
-	((struct sip_msg *)msg)->tag = st->msg->tag;
+	((struct sip_msg *)msg)->tag = st->tag;
 	(void)sip_reply(ss->sip, msg, 200, "OK");
 
 	if ((st->state == TRYING || st->state == PROCEEDING) && st->cancelh)
@@ -320,6 +380,10 @@ int strans_alloc(struct strans **stp, struct stranss *ss,
 	st->ss      = ss;
 	st->invite  = !pl_strcmp(&msg->met, "INVITE");
 	st->msg     = mem_ref((void *)msg);
+	st->sock    = mem_ref(msg->sock);
+	st->tp      = msg->tp;
+	st->tag     = msg->tag;
+	key_set(&st->key, msg);
 	st->state   = TRYING;
 	st->cancelh = cancelh;
 	st->arg     = arg;
@@ -367,7 +431,12 @@ int strans_reply(struct strans **stp, struct stranss *ss,
 	st->mb  = mem_ref(mb);
 	st->dst = *dst;
 
+	/* the To-tag the request carries by now */
+	st->tag = msg->tag;
+
 	err = resend(st);
+	if (!err && scode >= 200)
+		err = key_copy(st);
 
 	if (stp)
 		*stp = (err || scode >= 200) ? NULL : st;
@@ -377,7 +446,7 @@ int strans_reply(struct strans **stp, struct stranss *ss,
 		return err;
 	}
 
-	reliable = (st->msg->tp != SIP_TRANSP_UDP);
+	reliable = st->tp != SIP_TRANSP_UDP;
 
 	if (scode < 200) {
 		st->state = PROCEEDING;
