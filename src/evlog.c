@@ -29,6 +29,8 @@ enum {
 
 struct evlog {
 	struct mbuf *mb;
+	time_t ts_sec;             /* the second ts_date holds */
+	char ts_date[24];          /* "2026-11-30T10:01:33." */
 	struct mbuf *pkt;          /* copy of a message to decode */
 	struct tqs *tqs;
 	struct tqent tmr;
@@ -259,18 +261,77 @@ int json_str_print(struct re_printf *pf, const struct pl *pl)
 }
 
 
-static int ts_print(struct re_printf *pf, void *unused)
+/* Lines are written at load: a few direct writes instead of printf */
+
+static int u32_write(struct mbuf *mb, uint32_t v)
+{
+	char buf[10];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+
+	return mbuf_write_mem(mb, (uint8_t *)buf + i, sizeof(buf) - i);
+}
+
+
+/* "ts":"...", the date formatted once a second */
+static int ts_write(struct evlog *el)
 {
 	struct timeval tv;
-	struct tm tm;
-	char buf[32];
-	(void)unused;
+	uint32_t ms;
+	int err;
 
 	(void)gettimeofday(&tv, NULL);
-	(void)gmtime_r(&tv.tv_sec, &tm);
-	(void)strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
 
-	return re_hprintf(pf, "%s.%03ldZ", buf, (long)tv.tv_usec / 1000);
+	if (tv.tv_sec != el->ts_sec || !el->ts_date[0]) {
+		struct tm tm;
+
+		(void)gmtime_r(&tv.tv_sec, &tm);
+		(void)strftime(el->ts_date, sizeof(el->ts_date),
+			       "%Y-%m-%dT%H:%M:%S.", &tm);
+		el->ts_sec = tv.tv_sec;
+	}
+
+	ms = (uint32_t)tv.tv_usec / 1000;
+
+	err  = mbuf_write_str(el->mb, "{\"ts\":\"");
+	err |= mbuf_write_str(el->mb, el->ts_date);
+	err |= mbuf_write_u8(el->mb, '0' + ms / 100);
+	err |= mbuf_write_u8(el->mb, '0' + ms / 10 % 10);
+	err |= mbuf_write_u8(el->mb, '0' + ms % 10);
+	err |= mbuf_write_str(el->mb, "Z\",");
+
+	return err;
+}
+
+
+static int addr_write(struct mbuf *mb, const char *key, const struct sa *sa)
+{
+	char buf[64];
+	int err;
+
+	if (sa_ntop(sa, buf, sizeof(buf)))
+		return mbuf_printf(mb, ",\"%s\":\"%J\"", key, sa);
+
+	err  = mbuf_write_str(mb, ",\"");
+	err |= mbuf_write_str(mb, key);
+	err |= mbuf_write_str(mb, "\":\"");
+	if (sa_af(sa) == AF_INET6) {
+		err |= mbuf_write_u8(mb, '[');
+		err |= mbuf_write_str(mb, buf);
+		err |= mbuf_write_u8(mb, ']');
+	}
+	else {
+		err |= mbuf_write_str(mb, buf);
+	}
+	err |= mbuf_write_u8(mb, ':');
+	err |= u32_write(mb, sa_port(sa));
+	err |= mbuf_write_u8(mb, '"');
+
+	return err;
 }
 
 
@@ -286,12 +347,38 @@ static void line_end(struct evlog *el)
 }
 
 
+static bool json_plain(const struct pl *pl)
+{
+	size_t i;
+
+	for (i = 0; i < pl->l; i++) {
+		const uint8_t c = pl->p[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			return false;
+	}
+
+	return true;
+}
+
+
 static int str_field(struct mbuf *mb, const char *key, const struct pl *pl)
 {
+	int err;
+
 	if (!pl_isset(pl))
 		return 0;
 
-	return mbuf_printf(mb, ",\"%s\":%H", key, json_str_print, pl);
+	if (!json_plain(pl))
+		return mbuf_printf(mb, ",\"%s\":%H", key, json_str_print, pl);
+
+	err  = mbuf_write_str(mb, ",\"");
+	err |= mbuf_write_str(mb, key);
+	err |= mbuf_write_str(mb, "\":\"");
+	err |= mbuf_write_pl(mb, pl);
+	err |= mbuf_write_u8(mb, '"');
+
+	return err;
 }
 
 
@@ -300,20 +387,22 @@ static int fields_print(struct mbuf *mb, const struct scan *f)
 	int err = 0;
 
 	if (f->req) {
-		err |= mbuf_printf(mb, ",\"kind\":\"request\"");
+		err |= mbuf_write_str(mb, ",\"kind\":\"request\"");
 		err |= str_field(mb, "method", &f->met);
 		err |= str_field(mb, "uri", &f->uri);
 	}
 	else {
-		err |= mbuf_printf(mb, ",\"kind\":\"response\",\"code\":%u",
-				   f->scode);
+		err |= mbuf_write_str(mb, ",\"kind\":\"response\",\"code\":");
+		err |= u32_write(mb, f->scode);
 		err |= str_field(mb, "reason", &f->reason);
 		err |= str_field(mb, "method", &f->cseqmet);
 	}
 
 	err |= str_field(mb, "call_id", &f->callid);
-	if (pl_isset(&f->cseqmet))
-		err |= mbuf_printf(mb, ",\"cseq\":%u", f->cseq);
+	if (pl_isset(&f->cseqmet)) {
+		err |= mbuf_write_str(mb, ",\"cseq\":");
+		err |= u32_write(mb, f->cseq);
+	}
 	err |= str_field(mb, "from", &f->from);
 	err |= str_field(mb, "to", &f->to);
 	err |= str_field(mb, "from_tag", &f->ftag);
@@ -346,11 +435,17 @@ void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
 	if (!el)
 		return;
 
-	err |= mbuf_printf(el->mb, "{\"ts\":\"%H\",%s\"event\":\"sip\","
-			   "\"dir\":\"%s\",\"transport\":\"%s\","
-			   "\"src\":\"%J\",\"dst\":\"%J\",\"len\":%zu",
-			   ts_print, NULL, el->worker, tx ? "out" : "in",
-			   sip_transp_name(tp), src, dst, len);
+	err |= ts_write(el);
+	err |= mbuf_write_str(el->mb, el->worker);
+	err |= mbuf_write_str(el->mb, tx ? "\"event\":\"sip\",\"dir\":\"out\""
+			      : "\"event\":\"sip\",\"dir\":\"in\"");
+	err |= mbuf_write_str(el->mb, ",\"transport\":\"");
+	err |= mbuf_write_str(el->mb, sip_transp_name(tp));
+	err |= mbuf_write_u8(el->mb, '"');
+	err |= addr_write(el->mb, "src", src);
+	err |= addr_write(el->mb, "dst", dst);
+	err |= mbuf_write_str(el->mb, ",\"len\":");
+	err |= u32_write(el->mb, (uint32_t)len);
 
 	if (!scan_msg(&f, pkt, len)) {
 		err |= fields_print(el->mb, &f);
@@ -397,8 +492,8 @@ void evlog_event(struct evlog *el, const char *event,
 	if (!el)
 		return;
 
-	err |= mbuf_printf(el->mb, "{\"ts\":\"%H\",%s\"event\":\"%s\"",
-			   ts_print, NULL, el->worker, event);
+	err |= ts_write(el);
+	err |= mbuf_printf(el->mb, "%s\"event\":\"%s\"", el->worker, event);
 
 	if (msg) {
 		err |= str_field(el->mb, "method", &msg->met);
