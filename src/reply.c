@@ -4,6 +4,7 @@
  * Copyright (C) 2026 The sipstub authors
  */
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <sipstub.h>
 
@@ -167,6 +168,101 @@ bool reply_known_method(const struct pl *met)
 }
 
 
+/*
+ * The builder writes with mbuf_write_*() and the writers below: going
+ * through libre's printf engine (%r, %u, %J) took most of the
+ * instructions of a response. Headers of rare codes keep mbuf_printf().
+ */
+
+/* mbuf_write_str() of a string literal, without its strlen() */
+#define LIT_WRITE(mb, s) \
+	mbuf_write_mem((mb), (const uint8_t *)("" s), sizeof(s) - 1)
+
+
+/* "%llu" */
+static int dec_write(struct mbuf *mb, uint64_t v)
+{
+	char buf[20];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+
+	return mbuf_write_mem(mb, (uint8_t *)&buf[i], sizeof(buf) - i);
+}
+
+
+/* "%016llx" */
+static int hex64_write(struct mbuf *mb, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[16];
+	size_t i;
+
+	for (i = sizeof(buf); i > 0; --i) {
+		buf[i - 1] = hex[v & 0xf];
+		v >>= 4;
+	}
+
+	return mbuf_write_mem(mb, (uint8_t *)buf, sizeof(buf));
+}
+
+
+/* An IPv4 address as inet_ntop() writes it (glibc's uses sprintf()) */
+static int ipv4_write(struct mbuf *mb, uint32_t a)
+{
+	char buf[15];
+	size_t n = 0;
+	int shift;
+
+	for (shift = 24; shift >= 0; shift -= 8) {
+		unsigned b = (a >> shift) & 0xff;
+
+		if (b >= 100)
+			buf[n++] = '0' + b / 100;
+		if (b >= 10)
+			buf[n++] = '0' + b / 10 % 10;
+		buf[n++] = '0' + b % 10;
+		if (shift)
+			buf[n++] = '.';
+	}
+
+	return mbuf_write_mem(mb, (uint8_t *)buf, n);
+}
+
+
+/* "%j", or "%J" with the port */
+static int addr_write(struct mbuf *mb, const struct sa *sa, bool port)
+{
+	const int af = sa_af(sa);
+	char addr[64];
+	int err = 0;
+
+	if (af == AF_INET) {
+		err |= ipv4_write(mb, sa_in(sa));
+	}
+	else if (sa_ntop(sa, addr, sizeof(addr))) {
+		return LIT_WRITE(mb, "?");
+	}
+	else {
+		if (port && af == AF_INET6)
+			err |= mbuf_write_u8(mb, '[');
+		err |= mbuf_write_str(mb, addr);
+		if (port && af == AF_INET6)
+			err |= mbuf_write_u8(mb, ']');
+	}
+
+	if (port) {
+		err |= mbuf_write_u8(mb, ':');
+		err |= dec_write(mb, sa_port(sa));
+	}
+
+	return err;
+}
+
+
 static bool hdr_overridden(const struct reply *r, const char *name)
 {
 	struct le *le;
@@ -182,19 +278,30 @@ static bool hdr_overridden(const struct reply *r, const char *name)
 }
 
 
-static bool is_invite(const struct sip_msg *msg)
+/* !pl_strcmp(&msg->met, met), inlined: a response asks several times */
+static bool met_is(const struct sip_msg *msg, const char *met)
 {
-	return !pl_strcmp(&msg->met, "INVITE");
+	const size_t n = strlen(met);
+
+	return msg->met.l == n && !memcmp(msg->met.p, met, n);
 }
 
 
-static int contact_print(struct re_printf *pf, const struct reply *r,
-			 const char *user)
+/* "<sip:user@laddr;transport=x" without the '>', user@ only if set */
+static int uri_write(struct mbuf *mb, const struct reply *r,
+		     const struct pl *user)
 {
-	const struct sip_msg *msg = r->msg;
-	const char *tpp = sip_transp_param(msg->tp);
+	int err;
 
-	return re_hprintf(pf, "<sip:%s@%J%s>", user, r->laddr, tpp);
+	err = LIT_WRITE(mb, "<sip:");
+	if (pl_isset(user)) {
+		err |= mbuf_write_pl(mb, user);
+		err |= mbuf_write_u8(mb, '@');
+	}
+	err |= addr_write(mb, r->laddr, true);
+	err |= mbuf_write_str(mb, sip_transp_param(r->msg->tp));
+
+	return err;
 }
 
 
@@ -234,32 +341,35 @@ static int unsupported_print(struct re_printf *pf, const struct sip_msg *msg)
 
 /* Contacts of a redirect: our own codes, so that following the
  * redirect leads somewhere useful */
-static int redirect_print(struct re_printf *pf, const struct reply *r)
+static int redirect_write(struct mbuf *mb, const struct reply *r)
 {
-	int err = 0;
+	static const struct pl u200 = PL("200");
+	static const struct pl u486 = PL("486");
+	static const struct pl u404 = PL("404");
+	int err;
+
+	err = LIT_WRITE(mb, "Contact: ");
 
 	switch (r->scode) {
 
 	case 300:
 	case 485:
-		err |= re_hprintf(pf, "Contact: ");
-		err |= contact_print(pf, r, "200");
-		err |= re_hprintf(pf, ";q=1.0, ");
-		err |= contact_print(pf, r, "486");
-		err |= re_hprintf(pf, ";q=0.5, ");
-		err |= contact_print(pf, r, "404");
-		err |= re_hprintf(pf, ";q=0.1\r\n");
+		err |= uri_write(mb, r, &u200);
+		err |= LIT_WRITE(mb, ">;q=1.0, ");
+		err |= uri_write(mb, r, &u486);
+		err |= LIT_WRITE(mb, ">;q=0.5, ");
+		err |= uri_write(mb, r, &u404);
+		err |= LIT_WRITE(mb, ">;q=0.1\r\n");
 		break;
 
 	case 305:
-		err |= re_hprintf(pf, "Contact: <sip:%J%s;lr>\r\n", r->laddr,
-				  sip_transp_param(r->msg->tp));
+		err |= uri_write(mb, r, NULL);
+		err |= LIT_WRITE(mb, ";lr>\r\n");
 		break;
 
 	default:
-		err |= re_hprintf(pf, "Contact: ");
-		err |= contact_print(pf, r, "200");
-		err |= re_hprintf(pf, "\r\n");
+		err |= uri_write(mb, r, &u200);
+		err |= LIT_WRITE(mb, ">\r\n");
 		break;
 	}
 
@@ -281,10 +391,10 @@ static uint32_t expires_get(const struct sip_msg *msg, uint32_t dflt,
 }
 
 
-static bool binding_print_h(const struct sip_hdr *hdr,
+static bool binding_write_h(const struct sip_hdr *hdr,
 			    const struct sip_msg *msg, void *arg)
 {
-	struct re_printf *pf = arg;
+	struct mbuf *mb = arg;
 	struct sip_addr addr;
 	struct pl ep;
 	uint32_t e;
@@ -300,8 +410,8 @@ static bool binding_print_h(const struct sip_hdr *hdr,
 	if (!e)
 		return false;  /* removed */
 
-	return 0 != re_hprintf(pf, "Contact: <%r>;expires=%u\r\n",
-			       &addr.auri, e);
+	return 0 != mbuf_printf(mb, "Contact: <%r>;expires=%u\r\n",
+				&addr.auri, e);
 }
 
 
@@ -319,44 +429,45 @@ static int date_print(struct re_printf *pf, void *unused)
 }
 
 
-/* 2xx headers by method: RFC 3261 10.3, RFC 3903 6, RFC 6665 4.2.1 */
-static int success_print(struct re_printf *pf, const struct reply *r)
+static int expires_write(struct mbuf *mb, uint32_t e)
 {
-	const struct sip_msg *msg = r->msg;
-	int err = 0;
+	int err;
 
-	if (!pl_strcmp(&msg->met, "REGISTER")) {
-		if (!hdr_overridden(r, "Contact"))
-			(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT,
-						binding_print_h, pf);
-		if (!hdr_overridden(r, "Date"))
-			err |= re_hprintf(pf, "Date: %H\r\n", date_print,
-					  NULL);
-	}
-	else if (!pl_strcmp(&msg->met, "PUBLISH")) {
-		if (!hdr_overridden(r, "SIP-ETag"))
-			err |= re_hprintf(pf, "SIP-ETag: %016llx\r\n",
-					  rand_u64());
-		if (!hdr_overridden(r, "Expires"))
-			err |= re_hprintf(pf, "Expires: %u\r\n",
-					  expires_get(msg, 3600, 3600));
-	}
-	else if (!pl_strcmp(&msg->met, "SUBSCRIBE")) {
-		if (!hdr_overridden(r, "Expires"))
-			err |= re_hprintf(pf, "Expires: %u\r\n",
-					  expires_get(msg, 3600, 3600));
-	}
+	err  = LIT_WRITE(mb, "Expires: ");
+	err |= dec_write(mb, e);
+	err |= LIT_WRITE(mb, "\r\n");
 
 	return err;
 }
 
 
-static int user_print(struct re_printf *pf, const struct pl *user)
+/* 2xx headers by method: RFC 3261 10.3, RFC 3903 6, RFC 6665 4.2.1 */
+static int success_write(struct mbuf *mb, const struct reply *r)
 {
-	if (!pl_isset(user))
-		return 0;
+	const struct sip_msg *msg = r->msg;
+	int err = 0;
 
-	return re_hprintf(pf, "%r@", user);
+	if (met_is(msg, "REGISTER")) {
+		if (!hdr_overridden(r, "Contact"))
+			(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT,
+						binding_write_h, mb);
+		if (!hdr_overridden(r, "Date"))
+			err |= mbuf_printf(mb, "Date: %H\r\n", date_print,
+					   NULL);
+	}
+	else if (met_is(msg, "PUBLISH")) {
+		if (!hdr_overridden(r, "SIP-ETag"))
+			err |= mbuf_printf(mb, "SIP-ETag: %016llx\r\n",
+					   rand_u64());
+		if (!hdr_overridden(r, "Expires"))
+			err |= expires_write(mb, expires_get(msg, 3600, 3600));
+	}
+	else if (met_is(msg, "SUBSCRIBE")) {
+		if (!hdr_overridden(r, "Expires"))
+			err |= expires_write(mb, expires_get(msg, 3600, 3600));
+	}
+
+	return err;
 }
 
 
@@ -372,140 +483,172 @@ static bool needs_contact(const struct reply *r)
 	if (!pl_isset(&msg->to.tag) && !r->totag)
 		return false;
 
-	if (is_invite(msg))
+	if (met_is(msg, "INVITE"))
 		return sc > 100 && sc < 300;
 
-	if (!pl_strcmp(&msg->met, "UPDATE") ||
-	    !pl_strcmp(&msg->met, "SUBSCRIBE"))
+	if (met_is(msg, "UPDATE") || met_is(msg, "SUBSCRIBE"))
 		return sc >= 200 && sc < 300;
 
 	return false;
 }
 
 
-/* The headers each code needs to be well formed and useful */
-static int defaults_print(struct re_printf *pf, const struct reply *r)
+/* The headers of codes whose value is made for each response */
+static int computed_write(struct mbuf *mb, const struct reply *r)
 {
 	const struct sip_msg *msg = r->msg;
-	uint16_t sc = r->scode;
 	int err = 0;
 
-#define DEF(name, ...) \
-	if (!hdr_overridden(r, name)) \
-		err |= re_hprintf(pf, name ": " __VA_ARGS__)
-
-	if ((sc >= 300 && sc < 400) || sc == 485) {
-		if (!hdr_overridden(r, "Contact"))
-			err |= redirect_print(pf, r);
-	}
-	else if (needs_contact(r)) {
-		if (!hdr_overridden(r, "Contact")) {
-			err |= re_hprintf(pf, "Contact: <sip:%H%J%s>\r\n",
-					  user_print, &msg->uri.user,
-					  r->laddr,
-					  sip_transp_param(msg->tp));
-		}
-	}
-
-	/* RFC 3261 8.2.6.1 */
-	if (sc == 100 && !hdr_overridden(r, "Timestamp")) {
-		const struct sip_hdr *ts;
-
-		ts = sip_msg_hdr(msg, SIP_HDR_TIMESTAMP);
-		if (ts)
-			err |= re_hprintf(pf, "Timestamp: %r\r\n", &ts->val);
-	}
-
-	switch (sc) {
-
-	case 199:
-		DEF("Reason", "SIP;cause=480;text=\"Temporarily Unavailable\""
-		    "\r\n");
-		break;
+	switch (r->scode) {
 
 	case 401:
-		DEF("WWW-Authenticate", "Digest realm=\"sipstub\", "
-		    "nonce=\"%016llx\", algorithm=MD5, qop=\"auth\"\r\n",
-		    rand_u64());
+		if (!hdr_overridden(r, "WWW-Authenticate"))
+			err |= mbuf_printf(mb, "WWW-Authenticate: Digest "
+					   "realm=\"sipstub\", nonce=\"%016llx"
+					   "\", algorithm=MD5, qop=\"auth\""
+					   "\r\n", rand_u64());
 		break;
 
 	case 407:
-		DEF("Proxy-Authenticate", "Digest realm=\"sipstub\", "
-		    "nonce=\"%016llx\", algorithm=MD5, qop=\"auth\"\r\n",
-		    rand_u64());
-		break;
-
-	case 405:
-	case 501:
-		DEF("Allow", "%s\r\n", SIPSTUB_ALLOW);
-		break;
-
-	case 415:
-		DEF("Accept", "application/sdp\r\n");
-		DEF("Accept-Encoding", "identity\r\n");
-		DEF("Accept-Language", "en\r\n");
-		break;
-
-	case 417:
-		DEF("Accept-Resource-Priority", "dsn.routine\r\n");
+		if (!hdr_overridden(r, "Proxy-Authenticate"))
+			err |= mbuf_printf(mb, "Proxy-Authenticate: Digest "
+					   "realm=\"sipstub\", nonce=\"%016llx"
+					   "\", algorithm=MD5, qop=\"auth\""
+					   "\r\n", rand_u64());
 		break;
 
 	case 420:
-		DEF("Unsupported", "%H\r\n", unsupported_print, msg);
-		break;
-
-	case 421:
-		DEF("Require", "100rel\r\n");
-		break;
-
-	case 422:
-		DEF("Min-SE", "1800\r\n");
-		break;
-
-	case 423:
-		DEF("Min-Expires", "3600\r\n");
-		break;
-
-	case 469:
-		DEF("Recv-Info", "\r\n");
+		if (!hdr_overridden(r, "Unsupported"))
+			err |= mbuf_printf(mb, "Unsupported: %H\r\n",
+					   unsupported_print, msg);
 		break;
 
 	case 470:
-		DEF("Permission-Missing", "<sip:%r@%J>\r\n",
-		    &msg->uri.user, r->laddr);
-		break;
-
-	case 489:
-		DEF("Allow-Events", "presence, message-summary, refer\r\n");
-		break;
-
-	case 494:
-		DEF("Security-Server", "digest;q=0.1\r\n");
-		DEF("Require", "sec-agree\r\n");
-		break;
-
-	case 480:
-	case 503:
-		DEF("Retry-After", "30\r\n");
+		if (!hdr_overridden(r, "Permission-Missing"))
+			err |= mbuf_printf(mb, "Permission-Missing: "
+					   "<sip:%r@%J>\r\n", &msg->uri.user,
+					   r->laddr);
 		break;
 
 	default:
 		break;
 	}
 
-	if (sc == 405 || (sc >= 200 && sc < 300 &&
-			  (is_invite(msg) ||
-			   !pl_strcmp(&msg->met, "OPTIONS")))) {
-		if (sc != 405)
-			DEF("Allow", "%s\r\n", SIPSTUB_ALLOW);
+	return err;
+}
+
+
+static int contact_write(struct mbuf *mb, const struct reply *r)
+{
+	int err = 0;
+
+	if ((r->scode >= 300 && r->scode < 400) || r->scode == 485) {
+		err |= redirect_write(mb, r);
+	}
+	else if (needs_contact(r)) {
+		err |= LIT_WRITE(mb, "Contact: ");
+		err |= uri_write(mb, r, &r->msg->uri.user);
+		err |= LIT_WRITE(mb, ">\r\n");
 	}
 
-	if (sc >= 200 && sc < 300 && !pl_strcmp(&msg->met, "OPTIONS")) {
-		DEF("Accept", "application/sdp\r\n");
+	return err;
+}
+
+
+/* The headers each code needs to be well formed and useful */
+static int defaults_write(struct mbuf *mb, const struct reply *r)
+{
+	const struct sip_msg *msg = r->msg;
+	uint16_t sc = r->scode;
+	int err = 0;
+
+#define DEF(name, value)						\
+	do {								\
+		if (!hdr_overridden(r, name))				\
+			err |= LIT_WRITE(mb, name ": " value "\r\n");	\
+	} while (0)
+
+	if (!hdr_overridden(r, "Contact"))
+		err |= contact_write(mb, r);
+
+	/* RFC 3261 8.2.6.1 */
+	if (sc == 100 && !hdr_overridden(r, "Timestamp")) {
+		const struct sip_hdr *ts;
+
+		ts = sip_msg_hdr(msg, SIP_HDR_TIMESTAMP);
+		if (ts) {
+			err |= LIT_WRITE(mb, "Timestamp: ");
+			err |= mbuf_write_pl(mb, &ts->val);
+			err |= LIT_WRITE(mb, "\r\n");
+		}
 	}
 
-	if (sc >= 200 && sc < 300)
-		err |= success_print(pf, r);
+	switch (sc) {
+
+	case 199:
+		DEF("Reason",
+		    "SIP;cause=480;text=\"Temporarily Unavailable\"");
+		break;
+
+	case 405:
+	case 501:
+		DEF("Allow", SIPSTUB_ALLOW);
+		break;
+
+	case 415:
+		DEF("Accept", "application/sdp");
+		DEF("Accept-Encoding", "identity");
+		DEF("Accept-Language", "en");
+		break;
+
+	case 417:
+		DEF("Accept-Resource-Priority", "dsn.routine");
+		break;
+
+	case 421:
+		DEF("Require", "100rel");
+		break;
+
+	case 422:
+		DEF("Min-SE", "1800");
+		break;
+
+	case 423:
+		DEF("Min-Expires", "3600");
+		break;
+
+	case 469:
+		DEF("Recv-Info", "");
+		break;
+
+	case 489:
+		DEF("Allow-Events", "presence, message-summary, refer");
+		break;
+
+	case 494:
+		DEF("Security-Server", "digest;q=0.1");
+		DEF("Require", "sec-agree");
+		break;
+
+	case 480:
+	case 503:
+		DEF("Retry-After", "30");
+		break;
+
+	default:
+		err |= computed_write(mb, r);
+		break;
+	}
+
+	if (sc >= 200 && sc < 300) {
+		if (met_is(msg, "INVITE") || met_is(msg, "OPTIONS"))
+			DEF("Allow", SIPSTUB_ALLOW);
+
+		if (met_is(msg, "OPTIONS"))
+			DEF("Accept", "application/sdp");
+
+		err |= success_write(mb, r);
+	}
 
 #undef DEF
 
@@ -533,9 +676,73 @@ static int scenario_hdrs_print(struct re_printf *pf, const struct reply *r)
 }
 
 
+static bool is_lws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+
+/*
+ * Where msg_param_exists() and msg_param_decode() of libre 1.1.0 can
+ * match: the first ';' followed by optional whitespace and the name, in
+ * any case (their re_regex() expressions begin so). Returns the ';' and
+ * sets *endp (if not NULL) after the name; NULL if there is none.
+ */
+static const char *param_find(const struct pl *pl, const char *name,
+			      const char **endp)
+{
+	const char *p, *end = pl->p + pl->l;
+	const size_t n = strlen(name);
+
+	if (!pl->l)
+		return NULL;
+
+	for (p = pl->p; (p = memchr(p, ';', end - p)); ++p) {
+		const char *q = p + 1;
+
+		while (q < end && is_lws(*q))
+			++q;
+
+		if ((size_t)(end - q) >= n && !strncasecmp(q, name, n)) {
+			if (endp)
+				*endp = q + n;
+			return p;
+		}
+	}
+
+	return NULL;
+}
+
+
+/*
+ * msg_param_exists() without building and running a regex for each
+ * response: the first match decides, and it counts only if the name
+ * ends the parameters or whitespace, ';' or '=' follows it. *val gets
+ * what it gets there: from the ';' to the end of the name.
+ */
+static int param_exists(const struct pl *pl, const char *name,
+			struct pl *val)
+{
+	const char *end = pl->p + pl->l;
+	const char *p, *q;
+
+	p = param_find(pl, name, &q);
+	if (!p)
+		return ENOENT;
+
+	if (q < end && !is_lws(*q) && *q != ';' && *q != '=')
+		return ENOENT;
+
+	val->p = p;
+	val->l = q - p;
+
+	return 0;
+}
+
+
 /* RFC 3261 18.2.2 and RFC 3581: the top Via gets received and rport;
  * it is printed as the client sent it (rawrx_via_sent()) */
-static int via_print(struct mbuf *mb, const struct sip_msg *msg,
+static int via_write(struct mbuf *mb, const struct sip_msg *msg,
 		     const struct sip_hdr *hdr, bool *rportp)
 {
 	struct pl top = hdr->val, rp;
@@ -543,17 +750,20 @@ static int via_print(struct mbuf *mb, const struct sip_msg *msg,
 
 	rawrx_via_sent(&top, msg);
 
-	if (!msg_param_exists(&msg->via.params, "rport", &rp)) {
+	if (!param_exists(&msg->via.params, "rport", &rp)) {
 		err |= mbuf_write_pl_skip(mb, &top, &rp);
-		err |= mbuf_printf(mb, ";rport=%u", sa_port(&msg->src));
+		err |= LIT_WRITE(mb, ";rport=");
+		err |= dec_write(mb, sa_port(&msg->src));
 		*rportp = true;
 	}
 	else {
 		err |= mbuf_write_pl(mb, &top);
 	}
 
-	if (*rportp || !sa_cmp(&msg->src, &msg->via.addr, SA_ADDR))
-		err |= mbuf_printf(mb, ";received=%j", &msg->src);
+	if (*rportp || !sa_cmp(&msg->src, &msg->via.addr, SA_ADDR)) {
+		err |= LIT_WRITE(mb, ";received=");
+		err |= addr_write(mb, &msg->src, false);
+	}
 
 	return err;
 }
@@ -580,6 +790,53 @@ static uint16_t sentby_port(const struct pl *sentby)
 }
 
 
+/*
+ * Where to send the response (RFC 3261 18.2.2): sip_reply_addr(), which
+ * runs a maddr regex for every response, if the Via may have a maddr;
+ * else what it gives without one
+ */
+static void reply_addr(struct sa *dst, const struct sip_msg *msg,
+		       bool rport)
+{
+	const struct pl *params = &msg->via.params;
+	struct pl maddr;
+
+	if (param_find(params, "maddr", NULL)) {
+		sip_reply_addr(dst, msg, rport);
+	}
+	else {
+		*dst = msg->src;
+
+		if (msg->tp == SIP_TRANSP_TCP || msg->tp == SIP_TRANSP_TLS ||
+		    (msg->tp == SIP_TRANSP_UDP && !rport)) {
+			sa_set_port(dst, sip_transp_port(msg->tp,
+						sa_port(&msg->via.addr)));
+		}
+	}
+
+	if (msg->tp == SIP_TRANSP_UDP && !rport &&
+	    !sa_port(&msg->via.addr) &&
+	    param_exists(params, "maddr", &maddr)) {
+		uint16_t port = sentby_port(&msg->via.sentby);
+
+		sa_set_port(dst, port ? port : SIP_PORT);
+	}
+}
+
+
+/* "name: value" of a request header, without the CRLF */
+static int hdr_write(struct mbuf *mb, const struct sip_hdr *hdr)
+{
+	int err;
+
+	err  = mbuf_write_pl(mb, &hdr->name);
+	err |= LIT_WRITE(mb, ": ");
+	err |= mbuf_write_pl(mb, &hdr->val);
+
+	return err;
+}
+
+
 static int copy_hdrs(struct mbuf *mb, const struct reply *r, bool *rportp)
 {
 	const struct sip_msg *msg = r->msg;
@@ -590,7 +847,7 @@ static int copy_hdrs(struct mbuf *mb, const struct reply *r, bool *rportp)
 
 	/* RFC 3261 12.1.1: Record-Route goes into dialog-creating ones */
 	rec_route = !pl_isset(&msg->to.tag) && needs_contact(r) &&
-		pl_strcmp(&msg->met, "UPDATE");
+		!met_is(msg, "UPDATE");
 
 	for (le = msg->hdrl.head; le; le = le->next) {
 		const struct sip_hdr *hdr = le->data;
@@ -598,22 +855,25 @@ static int copy_hdrs(struct mbuf *mb, const struct reply *r, bool *rportp)
 		switch (hdr->id) {
 
 		case SIP_HDR_VIA:
-			err |= mbuf_printf(mb, "%r: ", &hdr->name);
-			if (first_via)
-				err |= via_print(mb, msg, hdr, rportp);
-			else
-				err |= mbuf_write_pl(mb, &hdr->val);
-			err |= mbuf_write_str(mb, "\r\n");
+			if (first_via) {
+				err |= mbuf_write_pl(mb, &hdr->name);
+				err |= LIT_WRITE(mb, ": ");
+				err |= via_write(mb, msg, hdr, rportp);
+			}
+			else {
+				err |= hdr_write(mb, hdr);
+			}
+			err |= LIT_WRITE(mb, "\r\n");
 			first_via = false;
 			break;
 
 		case SIP_HDR_TO:
-			err |= mbuf_printf(mb, "%r: %r", &hdr->name,
-					   &hdr->val);
-			if (!pl_isset(&msg->to.tag) && r->totag)
-				err |= mbuf_printf(mb, ";tag=%016llx",
-						   r->totag);
-			err |= mbuf_write_str(mb, "\r\n");
+			err |= hdr_write(mb, hdr);
+			if (!pl_isset(&msg->to.tag) && r->totag) {
+				err |= LIT_WRITE(mb, ";tag=");
+				err |= hex64_write(mb, r->totag);
+			}
+			err |= LIT_WRITE(mb, "\r\n");
 			break;
 
 		case SIP_HDR_RECORD_ROUTE:
@@ -624,13 +884,65 @@ static int copy_hdrs(struct mbuf *mb, const struct reply *r, bool *rportp)
 		case SIP_HDR_FROM:
 		case SIP_HDR_CALL_ID:
 		case SIP_HDR_CSEQ:
-			err |= mbuf_printf(mb, "%r: %r\r\n", &hdr->name,
-					   &hdr->val);
+			err |= hdr_write(mb, hdr);
+			err |= LIT_WRITE(mb, "\r\n");
 			break;
 
 		default:
 			break;
 		}
+	}
+
+	return err;
+}
+
+
+static int status_write(struct mbuf *mb, const struct reply *r)
+{
+	int err;
+
+	err  = LIT_WRITE(mb, "SIP/2.0 ");
+	err |= dec_write(mb, r->scode);
+	err |= mbuf_write_u8(mb, ' ');
+	err |= mbuf_write_str(mb, r->reason ? r->reason :
+			      reply_reason(r->scode));
+	err |= LIT_WRITE(mb, "\r\n");
+
+	return err;
+}
+
+
+/* Content-Type, Content-Length, the blank line and the body */
+static int body_write(struct mbuf *mb, const struct reply *r)
+{
+	int err = 0;
+
+	if (r->scode == 380 && !r->ctype) {
+		/* RFC 3261 21.3.5: the body describes the alternative */
+		char body[160];
+		int n = re_snprintf(body, sizeof(body), "Alternative service:"
+				    " call <sip:200@%J%s>\r\n", r->laddr,
+				    sip_transp_param(r->msg->tp));
+
+		if (!hdr_overridden(r, "Content-Type"))
+			err |= LIT_WRITE(mb, "Content-Type: text/plain"
+					      "\r\n");
+		err |= mbuf_printf(mb, "Content-Length: %d\r\n\r\n%s",
+				   n, body);
+	}
+	else if (r->ctype && r->bodylen) {
+		if (!hdr_overridden(r, "Content-Type")) {
+			err |= LIT_WRITE(mb, "Content-Type: ");
+			err |= mbuf_write_str(mb, r->ctype);
+			err |= LIT_WRITE(mb, "\r\n");
+		}
+		err |= LIT_WRITE(mb, "Content-Length: ");
+		err |= dec_write(mb, r->bodylen);
+		err |= LIT_WRITE(mb, "\r\n\r\n");
+		err |= mbuf_write_mem(mb, r->body, r->bodylen);
+	}
+	else {
+		err |= LIT_WRITE(mb, "Content-Length: 0\r\n\r\n");
 	}
 
 	return err;
@@ -648,7 +960,6 @@ static int copy_hdrs(struct mbuf *mb, const struct reply *r, bool *rportp)
  */
 int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r)
 {
-	struct pl maddr;
 	struct mbuf *mb;
 	bool rport = false;
 	int err = 0;
@@ -660,40 +971,19 @@ int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r)
 	if (!mb)
 		return ENOMEM;
 
-	err |= mbuf_printf(mb, "SIP/2.0 %u %s\r\n", r->scode,
-			   r->reason ? r->reason : reply_reason(r->scode));
+	err |= status_write(mb, r);
 	err |= copy_hdrs(mb, r, &rport);
 
 	if (!hdr_overridden(r, "Server"))
-		err |= mbuf_printf(mb, "Server: sipstub/%s\r\n",
-				   SIPSTUB_VERSION);
+		err |= LIT_WRITE(mb, "Server: sipstub/" SIPSTUB_VERSION
+				      "\r\n");
 
-	err |= mbuf_printf(mb, "%H", defaults_print, r);
-	err |= mbuf_printf(mb, "%H", scenario_hdrs_print, r);
+	err |= defaults_write(mb, r);
 
-	if (r->scode == 380 && !r->ctype) {
-		/* RFC 3261 21.3.5: the body describes the alternative */
-		char body[160];
-		int n = re_snprintf(body, sizeof(body), "Alternative service:"
-				    " call <sip:200@%J%s>\r\n", r->laddr,
-				    sip_transp_param(r->msg->tp));
+	if (!list_isempty(r->hdrs))
+		err |= mbuf_printf(mb, "%H", scenario_hdrs_print, r);
 
-		if (!hdr_overridden(r, "Content-Type"))
-			err |= mbuf_printf(mb, "Content-Type: text/plain\r\n");
-		err |= mbuf_printf(mb, "Content-Length: %d\r\n\r\n%s",
-				   n, body);
-	}
-	else if (r->ctype && r->bodylen) {
-		if (!hdr_overridden(r, "Content-Type"))
-			err |= mbuf_printf(mb, "Content-Type: %s\r\n",
-					   r->ctype);
-		err |= mbuf_printf(mb, "Content-Length: %zu\r\n\r\n",
-				   r->bodylen);
-		err |= mbuf_write_mem(mb, r->body, r->bodylen);
-	}
-	else {
-		err |= mbuf_write_str(mb, "Content-Length: 0\r\n\r\n");
-	}
+	err |= body_write(mb, r);
 
 	if (err) {
 		mem_deref(mb);
@@ -701,14 +991,7 @@ int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r)
 	}
 
 	mb->pos = 0;
-	sip_reply_addr(dst, r->msg, rport);
-	if (r->msg->tp == SIP_TRANSP_UDP && !rport &&
-	    !sa_port(&r->msg->via.addr) &&
-	    msg_param_exists(&r->msg->via.params, "maddr", &maddr)) {
-		uint16_t port = sentby_port(&r->msg->via.sentby);
-
-		sa_set_port(dst, port ? port : SIP_PORT);
-	}
+	reply_addr(dst, r->msg, rport);
 	*mbp = mb;
 
 	return 0;

@@ -3,6 +3,7 @@
  *
  * Copyright (C) 2026 The sipstub authors
  */
+#include <stdlib.h>
 #include <strings.h>
 #include "unit.h"
 
@@ -1569,6 +1570,1126 @@ static int check_420_no_require(void)
 }
 
 
+/* --- the complete response, byte for byte --- */
+
+/* An OPTIONS as SIPp's bench/sipp/uac_options.xml sends it */
+static const char options_text[] =
+	"OPTIONS sip:200@127.0.0.1:5060 SIP/2.0\n"
+	"Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0;rport\n"
+	"From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	"To: <sip:200@127.0.0.1:5060>\n"
+	"Call-ID: 1-4711@127.0.0.1\n"
+	"CSeq: 1 OPTIONS\n"
+	"Max-Forwards: 70\n"
+	"Contact: <sip:bench@127.0.0.1:5061>\n"
+	"Accept: application/sdp\n"
+	"Content-Length: 0\n"
+	"\n";
+
+
+/** A request to answer and the expected response, \n for CRLF */
+struct golden {
+	const char *req;      /* NULL: invite_text        */
+	const char *from;     /* edit of req, or NULL     */
+	const char *to;
+	const char *src;      /* NULL: 192.0.2.5:6000     */
+	enum sip_transp tp;
+	const char *laddr;    /* NULL: 127.0.0.1:5060     */
+	uint16_t scode;
+	uint64_t totag;
+	const char *reason;
+	const char *const *hdrs;  /* name, value, ..., NULL */
+	const char *ctype;
+	const char *body;
+	const char *resp;     /* "dst: %J" and the response */
+};
+
+
+/* Random values (nonce, SIP-ETag) and the Date become 'x's */
+static void resp_mask(char *text)
+{
+	static const struct {
+		const char *after;
+		size_t n;  /* 0: to the end of the line */
+	} masks[] = {
+		{"nonce=\"", 16},
+		{"\r\nSIP-ETag: ", 16},
+		{"\r\nDate: ", 0},
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(masks); ++i) {
+		char *p = strstr(text, masks[i].after);
+		size_t n;
+
+		if (!p)
+			continue;
+
+		p += strlen(masks[i].after);
+		n = masks[i].n ? masks[i].n : strcspn(p, "\r");
+		memset(p, 'x', MIN(n, strlen(p)));
+	}
+}
+
+
+static int golden_hdrs(struct list *hdrs, const char *const *nv)
+{
+	int err = 0;
+
+	for (; nv && nv[0] && !err; nv += 2)
+		err = hdrs_add(hdrs, nv[0], nv[1]);
+
+	return err;
+}
+
+
+/* The request a case answers, as it arrived */
+static int golden_req(struct sip_msg **msgp, const struct golden *g)
+{
+	const char *text = g->req ? g->req : invite_text;
+	const char *src = g->src ? g->src : "192.0.2.5:6000";
+	char *edited = NULL;
+	int err;
+
+	if (g->from) {
+		const char *p = strstr(text, g->from);
+
+		if (!p) {
+			print_error("no \"%s\" in the request\n", g->from);
+			return EINVAL;
+		}
+
+		err = re_sdprintf(&edited, "%b%s%s", text,
+				  (size_t)(p - text), g->to,
+				  p + strlen(g->from));
+		if (err)
+			return err;
+
+		text = edited;
+	}
+
+	err = unit_msg(msgp, g->tp, src, "127.0.0.1:5060", text);
+	mem_deref(edited);
+
+	return err;
+}
+
+
+/* The response to a case, masked, and "dst: %J\n" before it */
+static int golden_build(char **textp, const struct golden *g)
+{
+	struct list hdrs = LIST_INIT;
+	struct sip_msg *msg = NULL;
+	struct mbuf *mb = NULL;
+	const char *ls = g->laddr ? g->laddr : "127.0.0.1:5060";
+	char *resp = NULL;
+	struct reply r;
+	struct sa laddr, dst;
+	int err;
+
+	err  = sa_decode(&laddr, ls, strlen(ls));
+	err |= golden_req(&msg, g);
+	err |= golden_hdrs(&hdrs, g->hdrs);
+	if (err)
+		goto out;
+
+	reply_init(&r, msg, g->scode, &laddr);
+	r.totag  = g->totag;
+	r.reason = g->reason;
+	r.hdrs   = g->hdrs ? &hdrs : NULL;
+	r.ctype  = g->ctype;
+	if (g->body) {
+		r.body    = (const uint8_t *)g->body;
+		r.bodylen = strlen(g->body);
+	}
+
+	err = reply_build(&mb, &dst, &r);
+	if (err)
+		goto out;
+
+	err = mbuf_strdup(mb, &resp, mbuf_get_left(mb));
+	if (err)
+		goto out;
+
+	resp_mask(resp);
+	err = re_sdprintf(textp, "dst: %J\r\n%s", &dst, resp);
+
+ out:
+	hdrs_flush(&hdrs);
+	mem_deref(resp);
+	mem_deref(mb);
+	mem_deref(msg);
+
+	return err;
+}
+
+
+/* A line of a response as C strings that fit in 79 columns */
+static void golden_print_line(const char *p, size_t n, bool crlf)
+{
+	static const char server[] = "Server: sipstub/" SIPSTUB_VERSION;
+	size_t col = 0, i;
+
+	if (crlf && n == strlen(server) && !memcmp(p, server, n)) {
+		printf("\t \"Server: sipstub/\" SIPSTUB_VERSION \"\\n\"\n");
+		return;
+	}
+
+	printf("\t \"");
+	for (i = 0; i < n; ++i) {
+		if (p[i] == '\t') {
+			printf("\\t");
+			col += 2;
+		}
+		else if (p[i] == '"' || p[i] == '\\') {
+			printf("\\%c", p[i]);
+			col += 2;
+		}
+		else {
+			putchar(p[i]);
+			++col;
+		}
+
+		/* after a separator, else where the column ends */
+		if (i + 1 < n && (col >= 64 || (col >= 48 &&
+		    strchr(";, ", p[i])))) {
+			printf("\"\n\t \"");
+			col = 0;
+		}
+	}
+	printf("%s\"\n", crlf ? "\\n" : "");
+}
+
+
+/* A text as the C strings of a golden case, to update one that changed */
+static void golden_print(const char *text)
+{
+	const char *p = text;
+
+	while (*p) {
+		const char *eol = strstr(p, "\r\n");
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+
+		golden_print_line(p, n, eol != NULL);
+		p += n + (eol ? 2 : 0);
+	}
+}
+
+
+/* The expected text has \n where the response has CRLF */
+static bool golden_equal(const char *exp, const char *text)
+{
+	for (; *exp; ++exp, ++text) {
+		if (*exp == '\n') {
+			if (*text++ != '\r')
+				return false;
+		}
+
+		if (*exp != *text)
+			return false;
+	}
+
+	return *text == '\0';
+}
+
+
+static const char *const hdrs_302[] = {
+	"contact", "<sip:x@example.net>",
+	"X-Test", "call ${callid} for ${user} at ${local}",
+	"SERVER", "test/1",
+	NULL,
+};
+
+static const char *const hdrs_503[] = {
+	"Retry-After", "5",
+	"Server", "",
+	NULL,
+};
+
+static const char *const hdrs_ctype[] = {
+	"Content-Type", "text/html",
+	"X-Empty", "",
+	NULL,
+};
+
+static const char register_text[] =
+	"REGISTER sip:example.com SIP/2.0\n"
+	"Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKr;rport\n"
+	"From: <sip:bob@example.com>;tag=r1\n"
+	"To: <sip:bob@example.com>\n"
+	"Call-ID: reg-1\n"
+	"CSeq: 2 REGISTER\n"
+	"Contact: <sip:bob@10.0.0.1:5062>;expires=120, <sip:bob@10.0.0.3>\n"
+	"Contact: <sip:bob@10.0.0.2:5062>\n"
+	"Expires: 600\n"
+	"Content-Length: 0\n"
+	"\n";
+
+
+static const struct golden goldens[] = {
+	/* OPTIONS -> 200, as in the bench */
+	{.req = options_text, .src = "127.0.0.1:5061", .scode = 200,
+	 .totag = TOTAG, .resp =
+	 "dst: 127.0.0.1:5061\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "rport=5061;received=127.0.0.1\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>;tag=0123456789abcdef\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	/* INVITE -> 100, 486, 180, 200 */
+	{.scode = 100, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 100 Trying\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Timestamp: 54\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 486, .totag = TOTAG, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 486 Busy Here\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 180, .totag = TOTAG, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 180 Ringing\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "Record-Route: <sip:p1.example.com;lr>\n"
+	 "Record-Route: <sip:p2.example.com;lr>\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Contact: <sip:alice@127.0.0.1:5060>\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 200, .totag = TOTAG, .ctype = "application/sdp",
+	 .body = "v=0\r\ns=-\r\n", .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "Record-Route: <sip:p1.example.com;lr>\n"
+	 "Record-Route: <sip:p2.example.com;lr>\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Contact: <sip:alice@127.0.0.1:5060>\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Content-Type: application/sdp\n"
+	 "Content-Length: 10\n"
+	 "\n"
+	 "v=0\n"
+	 "s=-\n"},
+	/* addresses of one, two and three digits a byte, here and there */
+	{.req = options_text, .src = "100.205.10.255:6000", .scode = 200,
+	 .resp =
+	 "dst: 100.205.10.255:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "rport=6000;received=100.205.10.255\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 180, .totag = TOTAG, .laddr = "100.200.3.40:65535",
+	 .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 180 Ringing\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "Record-Route: <sip:p1.example.com;lr>\n"
+	 "Record-Route: <sip:p2.example.com;lr>\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Contact: <sip:alice@100.200.3.40:65535>\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	/* re-INVITE: its To-tag, no Record-Route */
+	{.from = "To: <sip:alice@example.com>",
+	 .to = "To: <sip:alice@example.com>;tag=dlg", .scode = 200,
+	 .totag = TOTAG, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=dlg\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Contact: <sip:alice@127.0.0.1:5060>\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	/* scenario headers: override, removal, expansion */
+	{.scode = 302, .hdrs = hdrs_302, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 302 Moved Temporarily\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "contact: <sip:x@example.net>\n"
+	 "X-Test: call call-1@example.com for alice at 127.0.0.1:5060\n"
+	 "SERVER: test/1\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 200, .totag = TOTAG, .hdrs = hdrs_302, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "Record-Route: <sip:p1.example.com;lr>\n"
+	 "Record-Route: <sip:p2.example.com;lr>\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "contact: <sip:x@example.net>\n"
+	 "X-Test: call call-1@example.com for alice at 127.0.0.1:5060\n"
+	 "SERVER: test/1\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 503, .hdrs = hdrs_503, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 503 Service Unavailable\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Retry-After: 5\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 486, .reason = "Go Away", .hdrs = hdrs_ctype,
+	 .ctype = "text/plain", .body = "busy", .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 486 Go Away\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Content-Type: text/html\n"
+	 "Content-Length: 4\n"
+	 "\n"
+	 "busy"},
+	/* codes with headers of their own */
+	{.scode = 380, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 380 Alternative Service\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Contact: <sip:200@127.0.0.1:5060>\n"
+	 "Content-Type: text/plain\n"
+	 "Content-Length: 52\n"
+	 "\n"
+	 "Alternative service: call <sip:200@127.0.0.1:5060>\n"},
+	{.scode = 405, .totag = TOTAG, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 405 Method Not Allowed\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 420, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 420 Bad Extension\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Unsupported: 100rel, timer\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 420, .from = "Require: 100rel, timer\n", .to = "",
+	 .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 420 Bad Extension\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Unsupported: 100rel\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 401, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 401 Unauthorized\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "WWW-Authenticate: Digest realm=\"sipstub\", nonce=\"xxxxxxxxxxxx"
+	 "xxxx\", algorithm=MD5, qop=\"auth\"\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 300, .tp = SIP_TRANSP_TCP, .laddr = "[::1]:5070",
+	 .totag = TOTAG, .resp =
+	 "dst: 192.0.2.5:5062\n"
+	 "SIP/2.0 300 Multiple Choices\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Contact: <sip:200@[::1]:5070;transport=tcp>;q=1.0,"
+	 " <sip:486@[::1]:5070;transport=tcp>;q=0.5, <sip:404@[::1]:5070;"
+	 "transport=tcp>;q=0.1\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 305, .tp = SIP_TRANSP_TCP, .laddr = "[::1]:5070",
+	 .resp =
+	 "dst: 192.0.2.5:5062\n"
+	 "SIP/2.0 305 Use Proxy\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Contact: <sip:[::1]:5070;transport=tcp;lr>\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.scode = 183, .tp = SIP_TRANSP_TLS, .laddr = "127.0.0.1:5061",
+	 .totag = TOTAG, .resp =
+	 "dst: 192.0.2.5:5062\n"
+	 "SIP/2.0 183 Session Progress\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "Record-Route: <sip:p1.example.com;lr>\n"
+	 "Record-Route: <sip:p2.example.com;lr>\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Contact: <sip:alice@127.0.0.1:5061;transport=tls>\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	/* Via: rport, received, maddr (RFC 3261 18.2.2, RFC 3581) */
+	{.req = options_text, .from = ";rport\n", .to = "\n", .scode = 200,
+	 .resp =
+	 "dst: 192.0.2.5:5061\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = ";rport\n", .to = ";rport=1234;x=1\n",
+	 .scode = 200, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0=1234;"
+	 "x=1;rport=6000;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = ";rport\n", .to = "; RPORT ;x=1\n",
+	 .scode = 200, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0 "
+	 ";x=1;rport=6000;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = ";rport\n", .to = ";rportx;rport\n",
+	 .scode = 200, .resp =
+	 "dst: 192.0.2.5:5061\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "rportx;rport;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = ";rport\n", .to = ";x=maddr;rport\n",
+	 .scode = 200, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "x=maddr;rport=6000;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = ";branch=z9hG4bK-1-0;rport\n",
+	 .to = ";branch=z9hG4bKrport;maddrx=1\n", .scode = 200,
+	 .resp =
+	 "dst: 192.0.2.5:5061\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bKrport;"
+	 "maddrx=1;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = ";rport\n", .to = ";\trport ;x\n",
+	 .scode = 200, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0 "
+	 ";x;rport=6000;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = ";rport\n", .to = ";x;RPort\n",
+	 .scode = 200, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "x;rport=6000;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = "127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "rport\n", .to = "host.example.com;branch=z9hG4bK-1-0;"
+	 "maddr=192.0.2.7\n", .scode = 200, .resp =
+	 "dst: 192.0.2.7:5060\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP host.example.com;branch=z9hG4bK-1-0;"
+	 "maddr=192.0.2.7;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = "127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "rport\n", .to = "host.example.com;branch=z9hG4bK-1-0;"
+	 "MADDR=192.0.2.7\n", .scode = 200, .resp =
+	 "dst: 192.0.2.7:5060\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP host.example.com;branch=z9hG4bK-1-0;"
+	 "MADDR=192.0.2.7;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = "127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "rport\n", .to = "192.0.2.9;branch=z9hG4bK-1-0;maddrx;"
+	 "maddr=192.0.2.7\n", .scode = 200, .resp =
+	 "dst: 192.0.2.7:5060\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK-1-0;maddrx;"
+	 "maddr=192.0.2.7;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = ";rport\n", .to = ";maddr=192.0.2.7"
+	 ";rport\n", .scode = 200, .resp =
+	 "dst: 192.0.2.7:5061\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "maddr=192.0.2.7;rport=6000;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = "127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "rport\n", .to = "[::ffff:192.0.2.10]:19823;branch=z9hG4bK-1\n",
+	 .src = "[::1]:6000", .scode = 200, .resp =
+	 "dst: [::1]:19823\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP [::ffff:192.0.2.10]:19823;branch=z9hG4bK-1;"
+	 "received=::1\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .src = "[::1]:6000", .scode = 200,
+	 .resp =
+	 "dst: [::1]:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "rport=6000;received=::1\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = "127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "rport\n", .to = "10.0.0.1:5062;branch=z9hG4bKv1 , SIP/2.0/UDP "
+	 "10.0.0.2;branch=z9hG4bKv0\n", .scode = 200, .resp =
+	 "dst: 192.0.2.5:5062\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKv1;"
+	 "received=192.0.2.5\n"
+	 "Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKv0\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = "branch=z9hG4bK-1-0;rport\n",
+	 .to = "rport;branch=z9hG4bK-sipstub-2543-0123456789abcdef\n",
+	 .scode = 200, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 127.0.0.1:5061;rport=6000;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.req = options_text, .from = "UDP 127.0.0.1:5061;branch=z9hG4bK-1-0;"
+	 "rport\n", .to = "TCP 10.0.0.1;branch=z9hG4bK-1-0\n",
+	 .tp = SIP_TRANSP_TCP, .scode = 200, .resp =
+	 "dst: 192.0.2.5:5060\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/TCP 10.0.0.1;branch=z9hG4bK-1-0;received=192.0.2.5\n"
+	 "From: <sip:bench@127.0.0.1:5061>;tag=4711-1\n"
+	 "To: <sip:200@127.0.0.1:5060>\n"
+	 "Call-ID: 1-4711@127.0.0.1\n"
+	 "CSeq: 1 OPTIONS\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
+	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
+	 "Accept: application/sdp\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	/* 2xx by method */
+	{.req = register_text, .scode = 200, .totag = TOTAG, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKr;rport=6000;"
+	 "received=192.0.2.5\n"
+	 "From: <sip:bob@example.com>;tag=r1\n"
+	 "To: <sip:bob@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: reg-1\n"
+	 "CSeq: 2 REGISTER\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Contact: <sip:bob@10.0.0.1:5062>;expires=120\n"
+	 "Contact: <sip:bob@10.0.0.3>;expires=600\n"
+	 "Contact: <sip:bob@10.0.0.2:5062>;expires=600\n"
+	 "Date: xxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.from = "INVITE sip:", .to = "PUBLISH sip:", .scode = 200,
+	 .totag = TOTAG, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "SIP-ETag: xxxxxxxxxxxxxxxx\n"
+	 "Expires: 3600\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.from = "INVITE sip:", .to = "SUBSCRIBE sip:", .scode = 200,
+	 .totag = TOTAG, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "Record-Route: <sip:p1.example.com;lr>\n"
+	 "Record-Route: <sip:p2.example.com;lr>\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Contact: <sip:alice@127.0.0.1:5060>\n"
+	 "Expires: 3600\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.from = "INVITE sip:", .to = "UPDATE sip:", .scode = 200,
+	 .totag = TOTAG, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Contact: <sip:alice@127.0.0.1:5060>\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+	{.from = "INVITE sip:", .to = "BYE sip:", .scode = 200,
+	 .totag = TOTAG, .resp =
+	 "dst: 192.0.2.5:6000\n"
+	 "SIP/2.0 200 OK\n"
+	 "Via: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bKa1;"
+	 "rport=6000;received=192.0.2.5\n"
+	 "Via: SIP/2.0/TCP 10.0.0.9:5070;branch=z9hG4bKa0;"
+	 "received=10.0.0.99\n"
+	 "From: \"Bob\" <sip:bob@example.com>;tag=from1\n"
+	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
+	 "Call-ID: call-1@example.com\n"
+	 "CSeq: 7 INVITE\n"
+	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Content-Length: 0\n"
+	 "\n"},
+};
+
+
+static int check_golden(void)
+{
+	char *text = NULL;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < ARRAY_SIZE(goldens); ++i) {
+		const struct golden *g = &goldens[i];
+		int e;
+
+		text = mem_deref(text);
+		e = golden_build(&text, g);
+		if (e) {
+			print_error("case %zu: error %d\n", i, e);
+			err = e;
+			continue;
+		}
+
+		if (!g->resp || !golden_equal(g->resp, text)) {
+			printf("case %zu (%u) differs, it is now:\n", i,
+			       g->scode);
+			golden_print(text);
+			printf("end of case %zu\n", i);
+			err = EINVAL;
+		}
+	}
+
+	mem_deref(text);
+
+	return err;
+}
+
+
+/* Every default header of reply.c, removed */
+static const char *const hdrs_none[] = {
+	"Contact", "", "Timestamp", "", "Reason", "",
+	"WWW-Authenticate", "", "Proxy-Authenticate", "", "Allow", "",
+	"Accept", "", "Accept-Encoding", "", "Accept-Language", "",
+	"Accept-Resource-Priority", "", "Unsupported", "", "Require", "",
+	"Min-SE", "", "Min-Expires", "", "Recv-Info", "",
+	"Permission-Missing", "", "Allow-Events", "", "Security-Server", "",
+	"Retry-After", "", "Date", "", "SIP-ETag", "", "Expires", "",
+	"Server", "", "Content-Type", "",
+	NULL,
+};
+
+/* ... and replaced, the names in another case */
+static const char *const hdrs_all[] = {
+	"contact", "<sip:${user}@${domain}>", "TIMESTAMP", "1",
+	"reason", "r", "www-authenticate", "w", "proxy-authenticate", "p",
+	"allow", "INVITE", "accept", "a", "accept-encoding", "e",
+	"accept-language", "l", "accept-resource-priority", "arp",
+	"unsupported", "u", "require", "q", "min-se", "90",
+	"min-expires", "60", "recv-info", "ri", "permission-missing", "pm",
+	"allow-events", "ae", "security-server", "ss", "retry-after", "1",
+	"date", "d", "sip-etag", "t", "expires", "9", "server", "s",
+	"content-type", "text/x-${transport}",
+	NULL,
+};
+
+
+/* The requests of check_golden_sweep(), each answered with every code */
+static const struct golden sweeps[] = {
+	{.req = invite_text},
+	{.tp = SIP_TRANSP_TCP, .laddr = "[::1]:5070"},
+	{.req = options_text, .src = "127.0.0.1:5061"},
+	{.req = register_text},
+	{.req = register_text, .hdrs = hdrs_none},
+	{.req = register_text, .hdrs = hdrs_all},
+	{.from = "INVITE sip:", .to = "PUBLISH sip:"},
+	{.from = "INVITE sip:", .to = "PUBLISH sip:", .hdrs = hdrs_none},
+	{.from = "INVITE sip:", .to = "SUBSCRIBE sip:"},
+	{.from = "To: <sip:alice@example.com>",
+	 .to = "To: <sip:alice@example.com>;tag=dlg"},
+	{.from = "INVITE sip:", .to = "UPDATE sip:"},
+	{.from = "INVITE sip:", .to = "BYE sip:"},
+	{.from = "INVITE sip:alice@example.com",
+	 .to = "MESSAGE sip:example.com"},
+	{.hdrs = hdrs_none},
+	{.hdrs = hdrs_all},
+	{.ctype = "application/sdp", .body = "v=0\r\n"},
+	{.ctype = "text/plain", .body = "x", .reason = "Custom"},
+};
+
+
+/*
+ * Each request of sweeps[] answered with each code of the registry and
+ * of no RFC, with a To-tag to add and without: the digest of all those
+ * responses as the code before the optimisation of reply_build() built
+ * them. SIPSTUB_SWEEP_OUT=FILE writes the responses to FILE, to compare
+ * two builds with diff.
+ */
+static int check_golden_sweep(void)
+{
+	static const uint16_t unregistered[] = {150, 299, 399, 499, 599, 699};
+	static const char exp[] = "30af120f18ab8d9498838eb249275ccb";
+	char hex[MD5_STR_SIZE];
+	uint8_t md[MD5_SIZE];
+	struct mbuf *all;
+	char *text = NULL;
+	size_t i, j, n = 0;
+	int err = 0;
+
+	all = mbuf_alloc(1 << 20);
+	if (!all)
+		return ENOMEM;
+
+	for (i = 0; i < ARRAY_SIZE(sweeps) && !err; ++i) {
+		const size_t ncodes = ARRAY_SIZE(registry) +
+			ARRAY_SIZE(unregistered);
+
+		for (j = 0; j < 2 * ncodes && !err; ++j) {
+			struct golden g = sweeps[i];
+			size_t k = j % ncodes;
+
+			g.scode = k < ARRAY_SIZE(registry) ?
+				registry[k].scode :
+				unregistered[k - ARRAY_SIZE(registry)];
+			g.totag = j < ncodes ? TOTAG : 0;
+
+			text = mem_deref(text);
+			err  = golden_build(&text, &g);
+			err |= mbuf_write_str(all, text);
+			++n;
+		}
+	}
+
+	TEST_ERR(err);
+
+	if (getenv("SIPSTUB_SWEEP_OUT")) {
+		FILE *f = fopen(getenv("SIPSTUB_SWEEP_OUT"), "w");
+
+		TEST_ASSERT(f != NULL);
+		(void)fwrite(all->buf, 1, all->end, f);
+		(void)fclose(f);
+	}
+
+	md5(all->buf, all->end, md);
+	(void)re_snprintf(hex, sizeof(hex), "%w", md, sizeof(md));
+	if (strcmp(exp, hex)) {
+		print_error("%zu responses, %zu bytes: digest %s, expected "
+			    "%s\n", n, all->end, hex, exp);
+		err = EINVAL;
+	}
+
+ out:
+	mem_deref(text);
+	mem_deref(all);
+
+	return err;
+}
+
+
 UNIT_WRAP(reason_registered)
 UNIT_WRAP(reason_class)
 UNIT_WRAP(known_method)
@@ -1595,6 +2716,8 @@ UNIT_WRAP(420_one_tag)
 UNIT_WRAP(420_tags)
 UNIT_WRAP(420_no_require)
 UNIT_WRAP(register_contact_list)
+UNIT_WRAP(golden)
+UNIT_WRAP(golden_sweep)
 
 
 int main(void)
@@ -1626,6 +2749,8 @@ int main(void)
 		UNIT_TEST(420_tags),
 		UNIT_TEST(420_no_require),
 		UNIT_TEST(register_contact_list),
+		UNIT_TEST(golden),
+		UNIT_TEST(golden_sweep),
 	};
 
 	return cmocka_run_group_tests(tests, unit_group_setup,
