@@ -47,6 +47,17 @@ void tq_cancel(struct tqent *e);
 bool tq_isrunning(const struct tqent *e);
 
 
+/* Fmt: numbers and addresses written into an mbuf */
+
+/** mbuf_write_str() of a string literal, without its strlen() */
+#define LIT_WRITE(mb, s) \
+	mbuf_write_mem((mb), (const uint8_t *)("" s), sizeof(s) - 1)
+
+int fmt_dec(struct mbuf *mb, uint64_t v);
+int fmt_hex64(struct mbuf *mb, uint64_t v);
+int fmt_addr(struct mbuf *mb, const struct sa *sa, bool port);
+
+
 /* Strans: server transactions (RFC 3261 17.2) */
 
 struct stranss;

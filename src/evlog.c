@@ -263,20 +263,6 @@ int json_str_print(struct re_printf *pf, const struct pl *pl)
 
 /* Lines are written at load: a few direct writes instead of printf */
 
-static int u32_write(struct mbuf *mb, uint32_t v)
-{
-	char buf[10];
-	size_t i = sizeof(buf);
-
-	do {
-		buf[--i] = '0' + v % 10;
-		v /= 10;
-	} while (v);
-
-	return mbuf_write_mem(mb, (uint8_t *)buf + i, sizeof(buf) - i);
-}
-
-
 /* "ts":"...", the date formatted once a second */
 static int ts_write(struct evlog *el)
 {
@@ -308,27 +294,14 @@ static int ts_write(struct evlog *el)
 }
 
 
-static int addr_write(struct mbuf *mb, const char *key, const struct sa *sa)
+static int addr_field(struct mbuf *mb, const char *key, const struct sa *sa)
 {
-	char buf[64];
 	int err;
 
-	if (sa_ntop(sa, buf, sizeof(buf)))
-		return mbuf_printf(mb, ",\"%s\":\"%J\"", key, sa);
-
-	err  = mbuf_write_str(mb, ",\"");
+	err  = LIT_WRITE(mb, ",\"");
 	err |= mbuf_write_str(mb, key);
-	err |= mbuf_write_str(mb, "\":\"");
-	if (sa_af(sa) == AF_INET6) {
-		err |= mbuf_write_u8(mb, '[');
-		err |= mbuf_write_str(mb, buf);
-		err |= mbuf_write_u8(mb, ']');
-	}
-	else {
-		err |= mbuf_write_str(mb, buf);
-	}
-	err |= mbuf_write_u8(mb, ':');
-	err |= u32_write(mb, sa_port(sa));
+	err |= LIT_WRITE(mb, "\":\"");
+	err |= fmt_addr(mb, sa, true);
 	err |= mbuf_write_u8(mb, '"');
 
 	return err;
@@ -393,7 +366,7 @@ static int fields_print(struct mbuf *mb, const struct scan *f)
 	}
 	else {
 		err |= mbuf_write_str(mb, ",\"kind\":\"response\",\"code\":");
-		err |= u32_write(mb, f->scode);
+		err |= fmt_dec(mb, f->scode);
 		err |= str_field(mb, "reason", &f->reason);
 		err |= str_field(mb, "method", &f->cseqmet);
 	}
@@ -401,7 +374,7 @@ static int fields_print(struct mbuf *mb, const struct scan *f)
 	err |= str_field(mb, "call_id", &f->callid);
 	if (pl_isset(&f->cseqmet)) {
 		err |= mbuf_write_str(mb, ",\"cseq\":");
-		err |= u32_write(mb, f->cseq);
+		err |= fmt_dec(mb, f->cseq);
 	}
 	err |= str_field(mb, "from", &f->from);
 	err |= str_field(mb, "to", &f->to);
@@ -442,10 +415,10 @@ void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
 	err |= mbuf_write_str(el->mb, ",\"transport\":\"");
 	err |= mbuf_write_str(el->mb, sip_transp_name(tp));
 	err |= mbuf_write_u8(el->mb, '"');
-	err |= addr_write(el->mb, "src", src);
-	err |= addr_write(el->mb, "dst", dst);
+	err |= addr_field(el->mb, "src", src);
+	err |= addr_field(el->mb, "dst", dst);
 	err |= mbuf_write_str(el->mb, ",\"len\":");
-	err |= u32_write(el->mb, (uint32_t)len);
+	err |= fmt_dec(el->mb, (uint32_t)len);
 
 	if (!scan_msg(&f, pkt, len)) {
 		err |= fields_print(el->mb, &f);

@@ -169,98 +169,10 @@ bool reply_known_method(const struct pl *met)
 
 
 /*
- * The builder writes with mbuf_write_*() and the writers below: going
+ * The builder writes with mbuf_write_*() and the fmt_*() writers: going
  * through libre's printf engine (%r, %u, %J) took most of the
  * instructions of a response. Headers of rare codes keep mbuf_printf().
  */
-
-/* mbuf_write_str() of a string literal, without its strlen() */
-#define LIT_WRITE(mb, s) \
-	mbuf_write_mem((mb), (const uint8_t *)("" s), sizeof(s) - 1)
-
-
-/* "%llu" */
-static int dec_write(struct mbuf *mb, uint64_t v)
-{
-	char buf[20];
-	size_t i = sizeof(buf);
-
-	do {
-		buf[--i] = '0' + v % 10;
-		v /= 10;
-	} while (v);
-
-	return mbuf_write_mem(mb, (uint8_t *)&buf[i], sizeof(buf) - i);
-}
-
-
-/* "%016llx" */
-static int hex64_write(struct mbuf *mb, uint64_t v)
-{
-	static const char hex[] = "0123456789abcdef";
-	char buf[16];
-	size_t i;
-
-	for (i = sizeof(buf); i > 0; --i) {
-		buf[i - 1] = hex[v & 0xf];
-		v >>= 4;
-	}
-
-	return mbuf_write_mem(mb, (uint8_t *)buf, sizeof(buf));
-}
-
-
-/* An IPv4 address as inet_ntop() writes it (glibc's uses sprintf()) */
-static int ipv4_write(struct mbuf *mb, uint32_t a)
-{
-	char buf[15];
-	size_t n = 0;
-	int shift;
-
-	for (shift = 24; shift >= 0; shift -= 8) {
-		unsigned b = (a >> shift) & 0xff;
-
-		if (b >= 100)
-			buf[n++] = '0' + b / 100;
-		if (b >= 10)
-			buf[n++] = '0' + b / 10 % 10;
-		buf[n++] = '0' + b % 10;
-		if (shift)
-			buf[n++] = '.';
-	}
-
-	return mbuf_write_mem(mb, (uint8_t *)buf, n);
-}
-
-
-/* "%j", or "%J" with the port */
-static int addr_write(struct mbuf *mb, const struct sa *sa, bool port)
-{
-	const int af = sa_af(sa);
-	char addr[64];
-	int err = 0;
-
-	if (af == AF_INET) {
-		err |= ipv4_write(mb, sa_in(sa));
-	}
-	else if (sa_ntop(sa, addr, sizeof(addr))) {
-		return LIT_WRITE(mb, "?");
-	}
-	else {
-		if (port && af == AF_INET6)
-			err |= mbuf_write_u8(mb, '[');
-		err |= mbuf_write_str(mb, addr);
-		if (port && af == AF_INET6)
-			err |= mbuf_write_u8(mb, ']');
-	}
-
-	if (port) {
-		err |= mbuf_write_u8(mb, ':');
-		err |= dec_write(mb, sa_port(sa));
-	}
-
-	return err;
-}
 
 
 static bool hdr_overridden(const struct reply *r, const char *name)
@@ -298,7 +210,7 @@ static int uri_write(struct mbuf *mb, const struct reply *r,
 		err |= mbuf_write_pl(mb, user);
 		err |= mbuf_write_u8(mb, '@');
 	}
-	err |= addr_write(mb, r->laddr, true);
+	err |= fmt_addr(mb, r->laddr, true);
 	err |= mbuf_write_str(mb, sip_transp_param(r->msg->tp));
 
 	return err;
@@ -434,7 +346,7 @@ static int expires_write(struct mbuf *mb, uint32_t e)
 	int err;
 
 	err  = LIT_WRITE(mb, "Expires: ");
-	err |= dec_write(mb, e);
+	err |= fmt_dec(mb, e);
 	err |= LIT_WRITE(mb, "\r\n");
 
 	return err;
@@ -753,7 +665,7 @@ static int via_write(struct mbuf *mb, const struct sip_msg *msg,
 	if (!param_exists(&msg->via.params, "rport", &rp)) {
 		err |= mbuf_write_pl_skip(mb, &top, &rp);
 		err |= LIT_WRITE(mb, ";rport=");
-		err |= dec_write(mb, sa_port(&msg->src));
+		err |= fmt_dec(mb, sa_port(&msg->src));
 		*rportp = true;
 	}
 	else {
@@ -762,7 +674,7 @@ static int via_write(struct mbuf *mb, const struct sip_msg *msg,
 
 	if (*rportp || !sa_cmp(&msg->src, &msg->via.addr, SA_ADDR)) {
 		err |= LIT_WRITE(mb, ";received=");
-		err |= addr_write(mb, &msg->src, false);
+		err |= fmt_addr(mb, &msg->src, false);
 	}
 
 	return err;
@@ -871,7 +783,7 @@ static int copy_hdrs(struct mbuf *mb, const struct reply *r, bool *rportp)
 			err |= hdr_write(mb, hdr);
 			if (!pl_isset(&msg->to.tag) && r->totag) {
 				err |= LIT_WRITE(mb, ";tag=");
-				err |= hex64_write(mb, r->totag);
+				err |= fmt_hex64(mb, r->totag);
 			}
 			err |= LIT_WRITE(mb, "\r\n");
 			break;
@@ -902,7 +814,7 @@ static int status_write(struct mbuf *mb, const struct reply *r)
 	int err;
 
 	err  = LIT_WRITE(mb, "SIP/2.0 ");
-	err |= dec_write(mb, r->scode);
+	err |= fmt_dec(mb, r->scode);
 	err |= mbuf_write_u8(mb, ' ');
 	err |= mbuf_write_str(mb, r->reason ? r->reason :
 			      reply_reason(r->scode));
@@ -937,7 +849,7 @@ static int body_write(struct mbuf *mb, const struct reply *r)
 			err |= LIT_WRITE(mb, "\r\n");
 		}
 		err |= LIT_WRITE(mb, "Content-Length: ");
-		err |= dec_write(mb, r->bodylen);
+		err |= fmt_dec(mb, r->bodylen);
 		err |= LIT_WRITE(mb, "\r\n\r\n");
 		err |= mbuf_write_mem(mb, r->body, r->bodylen);
 	}
