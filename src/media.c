@@ -46,17 +46,22 @@ static void rtp_recv_handler(const struct sa *src, struct mbuf *mb,
 }
 
 
-/* RFC 3550 11: RTP on an even port */
+/* RFC 3550 11: RTP on an even port. The ports are taken in turn from
+ * a random start: calls end roughly in the order they began, so the
+ * next port is most likely free, and no random draw per call. */
 static int rtp_bind(struct media *m, const struct sa *laddr)
 {
+	static const uint16_t span = (RTP_PORT_MAX - RTP_PORT_MIN) / 2 + 1;
+	static uint16_t next = UINT16_MAX;
 	struct sa a = *laddr;
 	int i, err = EADDRINUSE;
 
-	for (i = 0; i < RTP_BIND_TRIES && err; i++) {
-		uint16_t span = (RTP_PORT_MAX - RTP_PORT_MIN) / 2;
-		uint16_t port = RTP_PORT_MIN + 2 * (rand_u16() % span);
+	if (next == UINT16_MAX)
+		next = rand_u16() % span;
 
-		sa_set_port(&a, port);
+	for (i = 0; i < RTP_BIND_TRIES && err; i++) {
+		sa_set_port(&a, RTP_PORT_MIN + 2 * next);
+		next = (next + 1) % span;
 		err = udp_listen(&m->rtp, &a, rtp_recv_handler, m);
 	}
 
