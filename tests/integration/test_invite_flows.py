@@ -66,6 +66,17 @@ class FlowTestCase(SipstubTestCase):
         return [e for e in self.stub.sip(dir="out", kind="response",
                                          method=method, **kw)]
 
+    def answered_call(self, callid, headers=()):
+        """INVITE sip:200@ with an offer, its 200 ACKed; the To-tag."""
+        self.send(request("INVITE", self.uri("200"), self.c.port,
+                          callid=callid, body=SDP_OFFER, headers=headers))
+        msgs, r200 = recv_until(self.c, lambda m: status(m) == 200)
+        self.assertIsNotNone(r200, msgs)
+        tag = to_tag(r200)
+        self.send(request("ACK", self.uri("200"), self.c.port, callid=callid,
+                          to_tag=tag))
+        return tag
+
     def in_requests(self, method, **kw):
         return self.stub.sip(dir="in", kind="request", method=method, **kw)
 
@@ -348,14 +359,7 @@ class Retransmissions(FlowTestCase):
         proxy = UdpClient()
         self.addCleanup(proxy.close)
         rr = "<sip:127.0.0.1:%d;lr>, <sip:p2.example.com;lr>" % proxy.port
-        self.send(request("INVITE", self.uri("200"), self.c.port,
-                          callid=callid, body=SDP_OFFER,
-                          headers=["Record-Route: " + rr]))
-        msgs, r200 = recv_until(self.c, lambda m: status(m) == 200)
-        self.assertIsNotNone(r200, msgs)
-        tag = to_tag(r200)
-        self.send(request("ACK", self.uri("200"), self.c.port,
-                          callid=callid, to_tag=tag))
+        tag = self.answered_call(callid, ["Record-Route: " + rr])
         reinvite = request("INVITE", self.uri("200"), self.c.port,
                            callid=callid, cseq=2, to_tag=tag,
                            body=SDP_OFFER)
@@ -488,13 +492,7 @@ class NoDialog(FlowTestCase):
 
     def test_wrong_to_tag_on_existing_call(self):
         callid = "wrong-tag@127.0.0.1"
-        self.send(request("INVITE", self.uri("200"), self.c.port,
-                          callid=callid, body=SDP_OFFER))
-        msgs, r200 = recv_until(self.c, lambda m: status(m) == 200)
-        self.assertIsNotNone(r200, msgs)
-        tag = to_tag(r200)
-        self.send(request("ACK", self.uri("200"), self.c.port, callid=callid,
-                          to_tag=tag))
+        tag = self.answered_call(callid)
         cseq = 2
         for method in ("INFO", "UPDATE", "BYE"):
             with self.subTest(method=method):
@@ -523,14 +521,8 @@ class InDialog(FlowTestCase):
 
     def test_tags_and_cseq_order(self):
         callid = "in-dialog@127.0.0.1"
-        self.send(request("INVITE", self.uri("200"), self.c.port,
-                          callid=callid, body=SDP_OFFER))
-        msgs, r200 = recv_until(self.c, lambda m: status(m) == 200)
-        self.assertIsNotNone(r200, msgs)
-        tag = to_tag(r200)
+        tag = self.answered_call(callid)
         self.assertRegex(tag, "^[0-9a-f]{16}$")
-        self.send(request("ACK", self.uri("200"), self.c.port,
-                          callid=callid, to_tag=tag))
         no = "SIP/2.0 481 Call/Transaction Does Not Exist"
         # the To-tag exactly as sent (lowercase hex; a tag of digits
         # only has no uppercase twin), the From-tag and the Call-ID
