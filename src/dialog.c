@@ -1,6 +1,12 @@
 /**
  * @file dialog.c  INVITE dialogs after the 2xx: ACK, BYE, hangup
  *
+ * A held call keeps only what it matches requests with: the Call-ID,
+ * both tags and the last remote CSeq. libre's sip_dialog, which sends
+ * our BYE, is made at the 2xx only if the hangup timer will need it;
+ * otherwise from the INVITE's headers (a copy of the few it reads) when
+ * the 2xx or a re-INVITE's 2xx goes unacknowledged.
+ *
  * Copyright (C) 2026 The sipstub authors
  */
 #include <string.h>
@@ -11,24 +17,56 @@
 #include <re_dbg.h>
 
 
-struct dialog {
-	struct le he;              /* in uas dialogs, by Call-ID */
-	struct uas *uas;
-	struct sip_dialog *sdlg;
+/* RFC 3261 13.3.1.4: a 2xx retransmitted until its ACK */
+struct rtx {
 	struct sip_msg *req;       /* INVITE whose 2xx awaits the ACK */
 	struct mbuf *resp;         /* that 2xx                        */
 	struct sa dst;
+	struct tqent tmr;
+	uint32_t elapsed;          /* ms since the 2xx, nominal */
+	uint32_t wait;             /* ms of the current wait    */
+	uint32_t ival;
+	uint32_t cseq;             /* CSeq of the INVITE */
+};
+
+struct dialog {
+	struct le he;              /* in uas dialogs, by Call-ID */
+	struct uas *uas;
+	struct rtx *rtx;           /* NULL once the ACK came */
 	struct media *media;
+	struct sip_dialog *sdlg;   /* for our BYE, see dialog_new() */
 	struct sip_request *bye;
-	struct tqent tmr_rtx;
-	struct tqent tmr_hangup;
-	uint32_t rtx_elapsed;      /* ms since the 2xx, nominal */
-	uint32_t rtx_wait;         /* ms of the current wait    */
-	uint32_t rtx_ival;
-	uint32_t inv_cseq;         /* CSeq of the INVITE awaiting its ACK */
+	struct tqent *hangup;      /* only if the hangup timer runs */
+	uint64_t ltag;             /* our To-tag, %016llx on the wire */
+	uint32_t rseq;             /* last remote CSeq */
+	uint32_t callid_len;
+	uint32_t rtag_len;
+	uint32_t hdrs_len;         /* 0 if sdlg was made at the 2xx */
 	bool ending;
 	bool counted;
+	char str[];                /* Call-ID, remote tag, INVITE headers */
 };
+
+struct hdrs_enc {
+	char *p;                   /* NULL: only count */
+	size_t len;
+};
+
+
+static void hangup_destructor(void *arg)
+{
+	tq_cancel(arg);
+}
+
+
+static void rtx_destructor(void *arg)
+{
+	struct rtx *rtx = arg;
+
+	tq_cancel(&rtx->tmr);
+	mem_deref(rtx->resp);
+	mem_deref(rtx->req);
+}
 
 
 static void dialog_destructor(void *arg)
@@ -38,13 +76,147 @@ static void dialog_destructor(void *arg)
 	if (d->counted)
 		uas_count(d->uas, true, -1);
 	hash_unlink(&d->he);
-	tq_cancel(&d->tmr_rtx);
-	tq_cancel(&d->tmr_hangup);
+	mem_deref(d->hangup);
+	mem_deref(d->rtx);
 	mem_deref(d->bye);
 	mem_deref(d->media);
-	mem_deref(d->resp);
-	mem_deref(d->req);
 	mem_deref(d->sdlg);
+}
+
+
+static struct pl callid_pl(const struct dialog *d)
+{
+	struct pl pl = {d->str, d->callid_len};
+
+	return pl;
+}
+
+
+static struct pl rtag_pl(const struct dialog *d)
+{
+	struct pl pl = {d->str + d->callid_len, d->rtag_len};
+
+	return pl;
+}
+
+
+static struct pl hdrs_pl(const struct dialog *d)
+{
+	struct pl pl = {d->str + d->callid_len + d->rtag_len, d->hdrs_len};
+
+	return pl;
+}
+
+
+/* The tag as libre's sip_dialog prints it: %016llx */
+static bool tag_is(const struct pl *pl, uint64_t tag)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	if (pl->l != 16)
+		return false;
+
+	for (i = 0; i < 16; ++i) {
+		if (pl->p[i] != hex[(tag >> (60 - 4 * i)) & 0xf])
+			return false;
+	}
+
+	return true;
+}
+
+
+static char *put(char *p, const char *s, size_t l)
+{
+	if (l)
+		memcpy(p, s, l);
+
+	return p + l;
+}
+
+
+static char *put_hdr(char *p, const char *name, const struct pl *val)
+{
+	p = put(p, name, strlen(name));
+	p = put(p, val->p, val->l);
+
+	return put(p, "\r\n", 2);
+}
+
+
+static bool rr_handler(const struct sip_hdr *hdr, const struct sip_msg *msg,
+		       void *arg)
+{
+	struct hdrs_enc *enc = arg;
+	(void)msg;
+
+	enc->len += sizeof("Record-Route: \r\n") - 1 + hdr->val.l;
+	if (enc->p)
+		enc->p = put_hdr(enc->p, "Record-Route: ", &hdr->val);
+
+	return false;
+}
+
+
+/* What sip_dialog_accept() reads of the INVITE, as header lines */
+static size_t hdrs_encode(char *p, const struct sip_msg *msg,
+			  const struct sip_hdr *contact)
+{
+	struct hdrs_enc enc = {p, 0};
+
+	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_RECORD_ROUTE, rr_handler,
+				&enc);
+
+	enc.len += sizeof("From: \r\nTo: \r\nContact: \r\n") - 1 +
+		msg->from.val.l + msg->to.val.l + contact->val.l;
+	if (p) {
+		enc.p = put_hdr(enc.p, "From: ", &msg->from.val);
+		enc.p = put_hdr(enc.p, "To: ", &msg->to.val);
+		(void)put_hdr(enc.p, "Contact: ", &contact->val);
+	}
+
+	return enc.len;
+}
+
+
+/* libre's sip_dialog from the INVITE's headers kept at the 2xx */
+static int sdlg_make(struct dialog *d)
+{
+	struct sip_msg *msg = NULL;
+	struct pl callid, hdrs;
+	struct mbuf *mb;
+	int err;
+
+	if (!d->hdrs_len)
+		return EINVAL;
+
+	callid = callid_pl(d);
+	hdrs = hdrs_pl(d);
+
+	mb = mbuf_alloc(64 + callid.l + hdrs.l);
+	if (!mb)
+		return ENOMEM;
+
+	/* sip_dialog_accept() needs no Via; the remote CSeq it keeps is
+	 * unused, as dialog_cseq_valid() checks CSeq */
+	err = mbuf_printf(mb, "INVITE sip:sipstub SIP/2.0\r\n%rCall-ID: %r"
+			  "\r\n\r\n", &hdrs, &callid);
+	if (err)
+		goto out;
+
+	mb->pos = 0;
+	err = sip_msg_decode(&msg, mb);
+	if (err)
+		goto out;
+
+	msg->tag = d->ltag;
+	err = sip_dialog_accept(&d->sdlg, msg);
+
+ out:
+	mem_deref(msg);
+	mem_deref(mb);
+
+	return err;
 }
 
 
@@ -65,32 +237,34 @@ static void bye_resp_handler(int err, const struct sip_msg *msg, void *arg)
 
 static void bye_send(struct dialog *d, const char *why)
 {
-	int err;
+	int err = 0;
 
 	if (d->ending)
 		return;
 
 	d->ending = true;
-	tq_cancel(&d->tmr_rtx);
-	tq_cancel(&d->tmr_hangup);
+	d->hangup = mem_deref(d->hangup);
 
 	/* after the ACK the INVITE is no longer kept */
-	if (d->req) {
-		evlog_event(uas_evlog(d->uas), "hangup", d->req,
+	if (d->rtx) {
+		evlog_event(uas_evlog(d->uas), "hangup", d->rtx->req,
 			    ",\"message\":\"%s\"", why);
+		d->rtx = mem_deref(d->rtx);
 	}
 	else {
-		struct pl callid;
+		struct pl callid = callid_pl(d);
 
-		pl_set_str(&callid, sip_dialog_callid(d->sdlg));
 		evlog_event(uas_evlog(d->uas), "hangup", NULL,
 			    ",\"call_id\":%H,\"message\":\"%s\"",
 			    json_str_print, &callid, why);
 	}
 
-	err = sip_drequestf(&d->bye, uas_sip(d->uas), true, "BYE", d->sdlg,
-			    0, NULL, NULL, bye_resp_handler, d,
-			    "Content-Length: 0\r\n\r\n");
+	if (!d->sdlg)
+		err = sdlg_make(d);
+	if (!err)
+		err = sip_drequestf(&d->bye, uas_sip(d->uas), true, "BYE",
+				    d->sdlg, 0, NULL, NULL, bye_resp_handler,
+				    d, "Content-Length: 0\r\n\r\n");
 	if (err) {
 		DEBUG_WARNING("BYE: %m\n", err);
 		mem_deref(d);
@@ -102,24 +276,25 @@ static void bye_send(struct dialog *d, const char *why)
 static void rtx_handler(void *arg)
 {
 	struct dialog *d = arg;
+	struct rtx *rtx = d->rtx;
 	uint32_t next;
 
 	/* nominal time, so that the waits take a few fixed values */
-	d->rtx_elapsed += d->rtx_wait;
+	rtx->elapsed += rtx->wait;
 
-	if (d->rtx_elapsed >= 64 * SIP_T1) {
+	if (rtx->elapsed >= 64 * SIP_T1) {
 		bye_send(d, "no ACK for the 2xx within 64*T1");
 		return;
 	}
 
-	(void)sip_send(uas_sip(d->uas), d->req->sock, d->req->tp, &d->dst,
-		       d->resp);
+	(void)sip_send(uas_sip(d->uas), rtx->req->sock, rtx->req->tp,
+		       &rtx->dst, rtx->resp);
 
 	/* the last wait ends at 64*T1, where the BYE goes */
-	d->rtx_ival = MIN(2 * d->rtx_ival, SIP_T2);
-	next = MIN(d->rtx_ival, 64 * SIP_T1 - d->rtx_elapsed);
-	d->rtx_wait = next;
-	(void)tq_start(uas_tqs(d->uas), &d->tmr_rtx, next, rtx_handler, d);
+	rtx->ival = MIN(2 * rtx->ival, SIP_T2);
+	next = MIN(rtx->ival, 64 * SIP_T1 - rtx->elapsed);
+	rtx->wait = next;
+	(void)tq_start(uas_tqs(d->uas), &rtx->tmr, next, rtx_handler, d);
 }
 
 
@@ -129,22 +304,119 @@ static void hangup_handler(void *arg)
 }
 
 
-static void rtx_start(struct dialog *d, const struct sip_msg *req,
-		      struct mbuf *resp)
+static int rtx_start(struct dialog *d, const struct sip_msg *req,
+		     struct mbuf *resp)
 {
-	mem_deref(d->req);
-	mem_deref(d->resp);
-	d->req  = mem_ref((void *)req);
-	d->resp = mem_ref(resp);
-	d->inv_cseq = req->cseq.num;
-	sip_reply_addr(&d->dst, req, msg_param_exists(&req->via.params,
-						      "rport", NULL) == 0);
+	struct rtx *rtx = d->rtx;
 
-	d->rtx_elapsed = 0;
-	d->rtx_ival    = SIP_T1;
-	d->rtx_wait    = SIP_T1;
-	(void)tq_start(uas_tqs(d->uas), &d->tmr_rtx, d->rtx_ival, rtx_handler,
+	if (!rtx) {
+		rtx = mem_zalloc(sizeof(*rtx), rtx_destructor);
+		if (!rtx)
+			return ENOMEM;
+
+		d->rtx = rtx;
+	}
+
+	mem_deref(rtx->req);
+	mem_deref(rtx->resp);
+	rtx->req  = mem_ref((void *)req);
+	rtx->resp = mem_ref(resp);
+	rtx->cseq = req->cseq.num;
+	sip_reply_addr(&rtx->dst, req, msg_param_exists(&req->via.params,
+							"rport", NULL) == 0);
+
+	rtx->elapsed = 0;
+	rtx->ival    = SIP_T1;
+	rtx->wait    = SIP_T1;
+	(void)tq_start(uas_tqs(d->uas), &rtx->tmr, rtx->ival, rtx_handler,
 		       d);
+
+	return 0;
+}
+
+
+/*
+ * What sip_dialog_accept() fails on, in its order: no Contact or
+ * Call-ID, a Contact it cannot decode, no From-tag, and a first
+ * Record-Route it cannot decode (without one the route is the Contact,
+ * decoded already). Such an INVITE gets its 2xx but no dialog.
+ */
+static int accept_check(const struct sip_msg *msg,
+			const struct sip_hdr *contact)
+{
+	const struct sip_hdr *rr;
+	struct sip_addr addr;
+
+	if (!contact || !msg->callid.p)
+		return EBADMSG;
+
+	if (sip_addr_decode(&addr, &contact->val))
+		return EBADMSG;
+
+	if (!msg->from.tag.p)
+		return EINVAL;
+
+	rr = sip_msg_hdr(msg, SIP_HDR_RECORD_ROUTE);
+
+	return rr ? sip_addr_decode(&addr, &rr->val) : 0;
+}
+
+
+/*
+ * The dialog with what it matches requests with. With a hangup timer
+ * libre's sip_dialog is made now, as sip_dialog_accept() did for every
+ * dialog before; else the INVITE's headers are kept for it.
+ */
+static int dialog_new(struct dialog **dp, const struct sip_msg *msg,
+		      bool hangup)
+{
+	const struct sip_hdr *contact = sip_msg_hdr(msg, SIP_HDR_CONTACT);
+	struct sip_dialog *sdlg = NULL;
+	struct dialog *d;
+	size_t hdrs_len = 0;
+	char *p;
+	int err;
+
+	if (hangup)
+		err = sip_dialog_accept(&sdlg, msg);
+	else
+		err = accept_check(msg, contact);
+	if (err)
+		return err;
+
+	if (!hangup)
+		hdrs_len = hdrs_encode(NULL, msg, contact);
+
+	d = mem_zalloc(sizeof(*d) + msg->callid.l + msg->from.tag.l +
+		       hdrs_len, dialog_destructor);
+	if (!d) {
+		mem_deref(sdlg);
+		return ENOMEM;
+	}
+
+	d->sdlg       = sdlg;
+	d->ltag       = msg->tag;
+	d->rseq       = msg->cseq.num;
+	d->callid_len = (uint32_t)msg->callid.l;
+	d->rtag_len   = (uint32_t)msg->from.tag.l;
+	d->hdrs_len   = (uint32_t)hdrs_len;
+
+	p = put(d->str, msg->callid.p, msg->callid.l);
+	p = put(p, msg->from.tag.p, msg->from.tag.l);
+	if (hdrs_len)
+		(void)hdrs_encode(p, msg, contact);
+
+	if (hangup) {
+		d->hangup = mem_zalloc(sizeof(*d->hangup), hangup_destructor);
+		if (!d->hangup) {
+			mem_deref(d);
+			return ENOMEM;
+		}
+	}
+
+	*dp = d;
+
+	return 0;
 }
 
 
@@ -170,13 +442,13 @@ int dialog_alloc(struct dialog **dlgp, struct uas *uas,
 	if (!uas || !msg || !resp)
 		return EINVAL;
 
-	d = mem_zalloc(sizeof(*d), dialog_destructor);
-	if (!d)
-		return ENOMEM;
+	err = dialog_new(&d, msg, hangup != 0);
+	if (err)
+		return err;
 
 	d->uas = uas;
 
-	err = sip_dialog_accept(&d->sdlg, msg);
+	err = rtx_start(d, msg, resp);
 	if (err)
 		goto out;
 
@@ -186,10 +458,8 @@ int dialog_alloc(struct dialog **dlgp, struct uas *uas,
 	uas_count(uas, true, +1);
 	d->counted = true;
 
-	rtx_start(d, msg, resp);
-
 	if (hangup)
-		(void)tq_start(uas_tqs(uas), &d->tmr_hangup, hangup,
+		(void)tq_start(uas_tqs(uas), d->hangup, hangup,
 			       hangup_handler, d);
 
  out:
@@ -202,11 +472,17 @@ int dialog_alloc(struct dialog **dlgp, struct uas *uas,
 }
 
 
+/* sip_dialog_cmp(): Call-ID, local tag and remote tag */
 static bool dialog_cmp_handler(struct le *le, void *arg)
 {
 	const struct dialog *d = le->data;
+	const struct sip_msg *msg = arg;
+	const struct pl *ltag = msg->req ? &msg->to.tag : &msg->from.tag;
+	const struct pl *rtag = msg->req ? &msg->from.tag : &msg->to.tag;
+	const struct pl callid = callid_pl(d), drtag = rtag_pl(d);
 
-	return sip_dialog_cmp(d->sdlg, arg);
+	return !pl_cmp(&msg->callid, &callid) && tag_is(ltag, d->ltag) &&
+		!pl_cmp(rtag, &drtag);
 }
 
 
@@ -226,7 +502,15 @@ struct dialog *dialog_find(struct uas *uas, const struct sip_msg *msg)
  */
 bool dialog_cseq_valid(struct dialog *d, const struct sip_msg *msg)
 {
-	return sip_dialog_rseq_valid(d->sdlg, msg);
+	if (!d || !msg || !msg->req)
+		return false;
+
+	if (msg->cseq.num < d->rseq)
+		return false;
+
+	d->rseq = msg->cseq.num;
+
+	return true;
 }
 
 
@@ -238,17 +522,14 @@ void dialog_ack(struct dialog *d, const struct sip_msg *msg)
 	if (!d || !msg)
 		return;
 
-	if (!tq_isrunning(&d->tmr_rtx))
+	if (!d->rtx || !tq_isrunning(&d->rtx->tmr))
 		return;
 
-	if (msg->cseq.num != d->inv_cseq)
+	if (msg->cseq.num != d->rtx->cseq)
 		return;
-
-	tq_cancel(&d->tmr_rtx);
 
 	/* a held call keeps only what it needs: its INVITE and 2xx go */
-	d->req  = mem_deref(d->req);
-	d->resp = mem_deref(d->resp);
+	d->rtx = mem_deref(d->rtx);
 
 	if (mbuf_get_left(msg->mb) && d->media &&
 	    msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
@@ -272,7 +553,8 @@ void dialog_response_sent(struct dialog *d, const struct sip_msg *req,
 	if (!d || !req || !resp)
 		return;
 
-	rtx_start(d, req, resp);
+	if (rtx_start(d, req, resp))
+		DEBUG_WARNING("2xx retransmission: out of memory\n");
 }
 
 

@@ -1,7 +1,7 @@
 """INVITE flows of issue 3 ("Protocol correctness"): the 2xx/ACK/BYE call,
-CANCEL, retransmitted INVITEs, a 2xx whose ACK never comes, 199 with two
-early dialogs, in-dialog requests and requests for no dialog, and a call
-over IPv6.
+CANCEL, retransmitted INVITEs, a 2xx (or a re-INVITE's 2xx) whose ACK
+never comes, 199 with two early dialogs, in-dialog requests (tags, CSeq
+order) and requests for no dialog, and a call over IPv6.
 
 SIPp drives the flows over UDP and TCP; raw UDP messages do the checks
 that need exact control (retransmissions, timing, unknown dialogs).
@@ -65,6 +65,17 @@ class FlowTestCase(SipstubTestCase):
     def out_responses(self, method, **kw):
         return [e for e in self.stub.sip(dir="out", kind="response",
                                          method=method, **kw)]
+
+    def answered_call(self, callid, headers=()):
+        """INVITE sip:200@ with an offer, its 200 ACKed; the To-tag."""
+        self.send(request("INVITE", self.uri("200"), self.c.port,
+                          callid=callid, body=SDP_OFFER, headers=headers))
+        msgs, r200 = recv_until(self.c, lambda m: status(m) == 200)
+        self.assertIsNotNone(r200, msgs)
+        tag = to_tag(r200)
+        self.send(request("ACK", self.uri("200"), self.c.port, callid=callid,
+                          to_tag=tag))
+        return tag
 
     def in_requests(self, method, **kw):
         return self.stub.sip(dir="in", kind="request", method=method, **kw)
@@ -339,6 +350,43 @@ class Retransmissions(FlowTestCase):
         # and nothing after the answered BYE
         self.assertEqual(self.c.recv_all(1.5), [])
 
+    def test_reinvite_2xx_without_ack_then_bye(self):
+        """A re-INVITE's 2xx that gets no ACK ends the dialog too. The
+        BYE belongs to the dialog the first INVITE made (RFC 3261
+        12.1.1): its Contact is the Request-URI and its Record-Route the
+        route set, though the re-INVITE has another Contact and none."""
+        callid = "reinvite-no-ack@127.0.0.1"
+        proxy = UdpClient()
+        self.addCleanup(proxy.close)
+        rr = "<sip:127.0.0.1:%d;lr>, <sip:p2.example.com;lr>" % proxy.port
+        tag = self.answered_call(callid, ["Record-Route: " + rr])
+        reinvite = request("INVITE", self.uri("200"), self.c.port,
+                           callid=callid, cseq=2, to_tag=tag,
+                           body=SDP_OFFER)
+        reinvite = reinvite.replace(
+            "Contact: <sip:test@127.0.0.1:%d>" % self.c.port,
+            "Contact: <sip:moved@127.0.0.1:%d>" % free_port())
+        self.send(reinvite)
+        msgs, r200 = recv_until(self.c, lambda m: status(m) == 200)
+        self.assertIsNotNone(r200, msgs)
+        _, bye = recv_until(proxy, lambda m: method_of(m) == "BYE",
+                            timeout=64 * T1 + 12)
+        self.assertIsNotNone(bye, "no BYE after 64*T1 without the "
+                             "re-INVITE's ACK")
+        self.assertEqual(first_line(bye),
+                         "BYE sip:test@127.0.0.1:%d SIP/2.0" % self.c.port)
+        self.assertEqual(header(bye, "Route"),
+                         ["<sip:127.0.0.1:%d;lr>" % proxy.port,
+                          "<sip:p2.example.com;lr>"])
+        self.assertEqual(header(bye, "Call-ID"), [callid])
+        self.assertIn("tag=t%d" % self.c.port, header(bye, "To")[0])
+        self.assertIn("tag=%s" % tag, header(bye, "From")[0])
+        proxy.send(response_to(bye, 200, "OK"), self.dest)
+        ev = self.stub.wait_event(lambda e: e.get("event") == "hangup",
+                                  timeout=5)
+        self.assertEqual(ev.get("call_id"), callid)
+        self.assertEqual(ev.get("message"), "no ACK for the 2xx within 64*T1")
+
 
 class EarlyDialogs199(FlowTestCase):
     """RFC 6228: two early dialogs, 199 ends the first."""
@@ -444,13 +492,7 @@ class NoDialog(FlowTestCase):
 
     def test_wrong_to_tag_on_existing_call(self):
         callid = "wrong-tag@127.0.0.1"
-        self.send(request("INVITE", self.uri("200"), self.c.port,
-                          callid=callid, body=SDP_OFFER))
-        msgs, r200 = recv_until(self.c, lambda m: status(m) == 200)
-        self.assertIsNotNone(r200, msgs)
-        tag = to_tag(r200)
-        self.send(request("ACK", self.uri("200"), self.c.port, callid=callid,
-                          to_tag=tag))
+        tag = self.answered_call(callid)
         cseq = 2
         for method in ("INFO", "UPDATE", "BYE"):
             with self.subTest(method=method):
@@ -465,6 +507,39 @@ class NoDialog(FlowTestCase):
         self.send(request("BYE", self.uri("200"), self.c.port,
                           callid=callid, cseq=cseq + 1, to_tag=tag))
         self.assertEqual(first_line(self.c.recv(3.0)), "SIP/2.0 200 OK")
+
+
+class InDialog(FlowTestCase):
+    """Requests inside a call: matched by Call-ID and both tags, and
+    in CSeq order (RFC 3261 12.2.2)."""
+
+    def ask(self, method, cseq, callid, tag, **kw):
+        text = request(method, self.uri("200"), self.c.port,
+                       callid=callid, cseq=cseq, to_tag=tag, **kw)
+        self.send(text)
+        return first_line(self.c.recv(3.0))
+
+    def test_tags_and_cseq_order(self):
+        callid = "in-dialog@127.0.0.1"
+        tag = self.answered_call(callid)
+        self.assertRegex(tag, "^[0-9a-f]{16}$")
+        no = "SIP/2.0 481 Call/Transaction Does Not Exist"
+        # the To-tag exactly as sent (lowercase hex; a tag of digits
+        # only has no uppercase twin), the From-tag and the Call-ID
+        if tag.upper() != tag:
+            self.assertEqual(self.ask("INFO", 5, callid, tag.upper()), no)
+        self.assertEqual(self.ask("INFO", 5, callid, tag[:15]), no)
+        self.assertEqual(self.ask("INFO", 5, callid.upper(), tag), no)
+        self.send(request("INFO", self.uri("200"), self.c.port,
+                          callid=callid, cseq=5, to_tag=tag).replace(
+                              ";tag=t%d" % self.c.port, ";tag=other"))
+        self.assertEqual(first_line(self.c.recv(3.0)), no)
+        self.assertEqual(self.ask("INFO", 5, callid, tag), "SIP/2.0 200 OK")
+        self.assertEqual(self.ask("INFO", 5, callid, tag), "SIP/2.0 200 OK")
+        self.assertEqual(self.ask("INFO", 4, callid, tag),
+                         "SIP/2.0 500 CSeq Out of Order")
+        self.assertEqual(self.ask("BYE", 6, callid, tag), "SIP/2.0 200 OK")
+        self.assertEqual(self.ask("BYE", 7, callid, tag), no)
 
 
 @unittest.skipUnless(ipv6_usable(), "::1 is not usable here")
