@@ -452,8 +452,10 @@ int strans_reply(struct strans **stp, struct stranss *ss,
 		st->state = PROCEEDING;
 	}
 	else if (st->invite && scode < 300) {
-		/* timer L: absorb the INVITE's retransmissions */
+		/* timer L: absorb the INVITE's retransmissions; the dialog
+		 * retransmits the 2xx, not the transaction */
 		st->state = ACCEPTED;
+		st->mb = mem_deref(st->mb);
 		end_start(st, 64 * SIP_T1);
 	}
 	else if (st->invite) {
