@@ -303,6 +303,59 @@ class Retransmissions(FlowTestCase):
         self.assertEqual([r["code"] for r in self.out_responses("INVITE")],
                          [100, 486, 486])
 
+    def test_non_2xx_final_retransmitted_until_ack(self):
+        """RFC 3261 17.2.1 over UDP: without an ACK the 486 is sent again
+        after T1, 2*T1, 4*T1 (timer G); the ACK stops it."""
+        branch, callid = "z9hG4bK-timer-g", "timer-g@127.0.0.1"
+        self.send(request("INVITE", self.uri("486"), self.c.port,
+                          branch=branch, callid=callid))
+        msgs, r486 = recv_until(self.c, lambda m: status(m) == 486)
+        self.assertEqual([status(m) for m in msgs], [100, 486])
+        times = [time.monotonic()]
+        deadline = times[0] + 7 * T1 + (2.0 if self.stub.wrapped else 0.5)
+        while len(times) < 4 and time.monotonic() < deadline:
+            again = self.c.recv(max(0.05, deadline - time.monotonic()))
+            if again is None:
+                break
+            self.assertEqual(again, r486)
+            times.append(time.monotonic())
+        self.assertEqual(len(times), 4, "486 sent %d times" % len(times))
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        # T1, 2*T1, 4*T1 give or take a loaded machine: each wait longer
+        self.assertGreater(gaps[0], 0.6 * T1, gaps)
+        self.assertGreater(gaps[1], 1.3 * gaps[0], gaps)
+        self.assertGreater(gaps[2], 1.3 * gaps[1], gaps)
+        self.send(request("ACK", self.uri("486"), self.c.port,
+                          branch=branch, callid=callid,
+                          to_tag=to_tag(r486)))
+        self.assertEqual(self.c.recv_all(8 * T1 + 0.5), [],
+                         "486 retransmitted after the ACK")
+
+    def test_merged_request_gets_482(self):
+        """RFC 3261 8.2.2.2: the same INVITE (Call-ID, From-tag, CSeq)
+        arriving with another branch is a merged request: 482, and the
+        first goes on."""
+        callid = "merged@127.0.0.1"
+        first = request("INVITE", self.uri("180"), self.c.port,
+                        branch="z9hG4bK-merged-1", callid=callid,
+                        body=SDP_OFFER)
+        self.send(first)
+        msgs, r180 = recv_until(self.c, lambda m: status(m) == 180)
+        self.assertEqual([status(m) for m in msgs], [100, 180])
+        self.send(request("INVITE", self.uri("180"), self.c.port,
+                          branch="z9hG4bK-merged-2", callid=callid,
+                          body=SDP_OFFER))
+        r482 = self.c.recv(3.0)
+        self.assertEqual(status(r482), 482, r482)
+        self.assertIn("branch=z9hG4bK-merged-2", header(r482, "Via")[0])
+        self.send(request("CANCEL", self.uri("180"), self.c.port,
+                          branch="z9hG4bK-merged-1", callid=callid))
+        msgs, r487 = recv_until(self.c, lambda m: status(m) == 487)
+        self.assertEqual([status(m) for m in msgs], [200, 487])
+        self.send(request("ACK", self.uri("180"), self.c.port,
+                          branch="z9hG4bK-merged-1", callid=callid,
+                          to_tag=to_tag(r487)))
+
     def test_2xx_without_ack_then_bye(self):
         """The 2xx is retransmitted at T1, 2*T1, ... up to T2 until the
         ACK; without one, after 64*T1 the dialog ends with a BYE."""
