@@ -87,12 +87,33 @@ static void count_request(struct trace *tr, const struct pl *met)
 }
 
 
+/* The first two space-separated words of the start line (within its
+ * first 64 bytes): method and URI, or version and status code */
+static bool words2(struct pl *a, struct pl *b, const uint8_t *pkt,
+		   size_t len)
+{
+	const char *p = (const char *)pkt, *end = p + MIN(len, 64);
+	const char *sp = memchr(p, ' ', end - p);
+
+	if (!sp || sp == p)
+		return false;
+
+	a->p = p;
+	a->l = sp - p;
+	b->p = sp + 1;
+
+	sp = memchr(b->p, ' ', end - b->p);
+	b->l = (sp ? sp : end) - b->p;
+
+	return b->l > 0;
+}
+
+
 static void count(struct trace *tr, bool tx, const uint8_t *pkt, size_t len)
 {
 	struct pl a, b;
 
-	if (re_regex((const char *)pkt, MIN(len, 64), "[^ ]+ [^ ]+",
-		     &a, &b) || a.p != (const char *)pkt)
+	if (!words2(&a, &b, pkt, len))
 		return;
 
 	if (!tx && pl_strcmp(&a, "SIP/2.0")) {
