@@ -47,6 +47,13 @@ void tq_cancel(struct tqent *e);
 bool tq_isrunning(const struct tqent *e);
 
 
+/** SP, HTAB, CR or LF: the white space of SIP headers, folding included */
+static inline bool lws_is(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+
 /* Fmt: numbers and addresses written into an mbuf */
 
 /** mbuf_write_str() of a string literal, without its strlen() */

@@ -200,6 +200,13 @@ void evlog_flush(struct evlog *el)
 }
 
 
+/* Printable ASCII that a JSON string holds as it is */
+static bool json_safe(uint8_t c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+
 /**
  * Print a pl as a JSON string (quotes included); invalid UTF-8 becomes
  * U+FFFD
@@ -215,8 +222,7 @@ int json_str_print(struct re_printf *pf, const struct pl *pl)
 		size_t run = i;
 
 		/* copy a run of safe ASCII at once */
-		while (run < n && p[run] >= 0x20 && p[run] < 0x7f &&
-		       p[run] != '"' && p[run] != '\\')
+		while (run < n && json_safe(p[run]))
 			++run;
 
 		if (run > i) {
@@ -283,12 +289,25 @@ static int ts_write(struct evlog *el)
 
 	ms = (uint32_t)tv.tv_usec / 1000;
 
-	err  = mbuf_write_str(el->mb, "{\"ts\":\"");
+	err  = LIT_WRITE(el->mb, "{\"ts\":\"");
 	err |= mbuf_write_str(el->mb, el->ts_date);
 	err |= mbuf_write_u8(el->mb, '0' + ms / 100);
 	err |= mbuf_write_u8(el->mb, '0' + ms / 10 % 10);
 	err |= mbuf_write_u8(el->mb, '0' + ms % 10);
-	err |= mbuf_write_str(el->mb, "Z\",");
+	err |= LIT_WRITE(el->mb, "Z\",");
+
+	return err;
+}
+
+
+/* ,"key":" (a string value follows) */
+static int key_write(struct mbuf *mb, const char *key)
+{
+	int err;
+
+	err  = LIT_WRITE(mb, ",\"");
+	err |= mbuf_write_str(mb, key);
+	err |= LIT_WRITE(mb, "\":\"");
 
 	return err;
 }
@@ -298,9 +317,7 @@ static int addr_field(struct mbuf *mb, const char *key, const struct sa *sa)
 {
 	int err;
 
-	err  = LIT_WRITE(mb, ",\"");
-	err |= mbuf_write_str(mb, key);
-	err |= LIT_WRITE(mb, "\":\"");
+	err  = key_write(mb, key);
 	err |= fmt_addr(mb, sa, true);
 	err |= mbuf_write_u8(mb, '"');
 
@@ -325,9 +342,7 @@ static bool json_plain(const struct pl *pl)
 	size_t i;
 
 	for (i = 0; i < pl->l; i++) {
-		const uint8_t c = pl->p[i];
-
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+		if (!json_safe(pl->p[i]))
 			return false;
 	}
 
@@ -345,9 +360,7 @@ static int str_field(struct mbuf *mb, const char *key, const struct pl *pl)
 	if (!json_plain(pl))
 		return mbuf_printf(mb, ",\"%s\":%H", key, json_str_print, pl);
 
-	err  = mbuf_write_str(mb, ",\"");
-	err |= mbuf_write_str(mb, key);
-	err |= mbuf_write_str(mb, "\":\"");
+	err  = key_write(mb, key);
 	err |= mbuf_write_pl(mb, pl);
 	err |= mbuf_write_u8(mb, '"');
 
@@ -360,12 +373,12 @@ static int fields_print(struct mbuf *mb, const struct scan *f)
 	int err = 0;
 
 	if (f->req) {
-		err |= mbuf_write_str(mb, ",\"kind\":\"request\"");
+		err |= LIT_WRITE(mb, ",\"kind\":\"request\"");
 		err |= str_field(mb, "method", &f->met);
 		err |= str_field(mb, "uri", &f->uri);
 	}
 	else {
-		err |= mbuf_write_str(mb, ",\"kind\":\"response\",\"code\":");
+		err |= LIT_WRITE(mb, ",\"kind\":\"response\",\"code\":");
 		err |= fmt_dec(mb, f->scode);
 		err |= str_field(mb, "reason", &f->reason);
 		err |= str_field(mb, "method", &f->cseqmet);
@@ -373,7 +386,7 @@ static int fields_print(struct mbuf *mb, const struct scan *f)
 
 	err |= str_field(mb, "call_id", &f->callid);
 	if (pl_isset(&f->cseqmet)) {
-		err |= mbuf_write_str(mb, ",\"cseq\":");
+		err |= LIT_WRITE(mb, ",\"cseq\":");
 		err |= fmt_dec(mb, f->cseq);
 	}
 	err |= str_field(mb, "from", &f->from);
@@ -412,13 +425,13 @@ void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
 	err |= mbuf_write_str(el->mb, el->worker);
 	err |= mbuf_write_str(el->mb, tx ? "\"event\":\"sip\",\"dir\":\"out\""
 			      : "\"event\":\"sip\",\"dir\":\"in\"");
-	err |= mbuf_write_str(el->mb, ",\"transport\":\"");
+	err |= LIT_WRITE(el->mb, ",\"transport\":\"");
 	err |= mbuf_write_str(el->mb, sip_transp_name(tp));
 	err |= mbuf_write_u8(el->mb, '"');
 	err |= addr_field(el->mb, "src", src);
 	err |= addr_field(el->mb, "dst", dst);
-	err |= mbuf_write_str(el->mb, ",\"len\":");
-	err |= fmt_dec(el->mb, (uint32_t)len);
+	err |= LIT_WRITE(el->mb, ",\"len\":");
+	err |= fmt_dec(el->mb, len);
 
 	if (!scan_msg(&f, pkt, len)) {
 		err |= fields_print(el->mb, &f);

@@ -1,13 +1,14 @@
 /**
- * @file rawrx.c  Datagrams libre's SIP parser rejects
+ * @file rawrx.c  UDP requests, decoded once, and datagrams libre rejects
  *
- * libre drops a UDP datagram it cannot decode without a word. A UDP
- * helper on each SIP socket sees every datagram first. A request whose
- * top Via has no branch (RFC 2543) gets one and goes on to libre; any
- * other request that does not decode gets 400 with a reason phrase
- * saying what is wrong (505 for another SIP version, 513 when too large)
- * where its Via can be read, else it is dropped, and either way the
- * event log says so. libre 1.1.0 has no call that returns the socket of
+ * A UDP helper on each SIP socket sees every datagram first. A request
+ * that decodes goes straight to the UAS (libre would decode it again);
+ * responses and STUN go on to libre. libre drops a datagram it cannot
+ * decode without a word: a request whose top Via has no branch (RFC
+ * 2543) gets one and goes to the UAS; any other request that does not
+ * decode gets 400 with a reason phrase saying what is wrong (505 for
+ * another SIP version, 513 when too large) where its Via can be read,
+ * else it is dropped, and either way the event log says so. libre 1.1.0 has no call that returns the socket of
  * a SIP transport, so uas.c learns it from a probe request sent to the
  * transport at start-up.
  *

@@ -588,12 +588,6 @@ static int scenario_hdrs_print(struct re_printf *pf, const struct reply *r)
 }
 
 
-static bool is_lws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-
 /*
  * Where msg_param_exists() and msg_param_decode() of libre 1.1.0 can
  * match: the first ';' followed by optional whitespace and the name, in
@@ -612,7 +606,7 @@ static const char *param_find(const struct pl *pl, const char *name,
 	for (p = pl->p; (p = memchr(p, ';', end - p)); ++p) {
 		const char *q = p + 1;
 
-		while (q < end && is_lws(*q))
+		while (q < end && lws_is(*q))
 			++q;
 
 		if ((size_t)(end - q) >= n && !strncasecmp(q, name, n)) {
@@ -642,7 +636,7 @@ static int param_exists(const struct pl *pl, const char *name,
 	if (!p)
 		return ENOENT;
 
-	if (q < end && !is_lws(*q) && *q != ';' && *q != '=')
+	if (q < end && !lws_is(*q) && *q != ';' && *q != '=')
 		return ENOENT;
 
 	val->p = p;

@@ -22,12 +22,6 @@ enum hdr {
 };
 
 
-static bool is_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-
 /* Letters, digits and '-': the header names in use. RFC 3261 allows
  * more token characters, where libre's decoder does not agree with a
  * plain reading (fuzz_request found "CSe'q"): leave those to it. */
@@ -93,19 +87,19 @@ static void param_find(const struct pl *pl, const char *name, struct pl *v)
 		if (*p != ';')
 			continue;
 
-		for (q = p + 1; q < end && is_ws(*q); q++)
+		for (q = p + 1; q < end && lws_is(*q); q++)
 			;
 		if ((size_t)(end - q) < nl || strncasecmp(q, name, nl))
 			continue;
-		for (q += nl; q < end && is_ws(*q); q++)
+		for (q += nl; q < end && lws_is(*q); q++)
 			;
 		if (q >= end || *q != '=')
 			continue;
-		for (++q; q < end && is_ws(*q); q++)
+		for (++q; q < end && lws_is(*q); q++)
 			;
 
 		v->p = q;
-		while (q < end && !is_ws(*q) && *q != ';')
+		while (q < end && !lws_is(*q) && *q != ';')
 			++q;
 		v->l = q - v->p;
 		if (v->l)
@@ -153,10 +147,10 @@ static int cseq_read(struct scan *s, const struct pl *val)
 		++p;
 	num.l = p - num.p;
 
-	if (!num.l || num.l > 9 || p >= end || !is_ws(*p))
+	if (!num.l || num.l > 9 || p >= end || !lws_is(*p))
 		return EBADMSG;
 
-	while (p < end && is_ws(*p))
+	while (p < end && lws_is(*p))
 		++p;
 
 	s->cseqmet.p = p;
@@ -231,7 +225,7 @@ static int header(struct scan *s, const struct pl *name,
 		comma = memchr(v.p, ',', v.l);
 		if (comma) {
 			v.l = comma - v.p;
-			while (v.l && is_ws(v.p[v.l - 1]))
+			while (v.l && lws_is(v.p[v.l - 1]))
 				--v.l;
 		}
 		if (v.l < 8 || strncasecmp(v.p, "SIP/2.0/", 8))
@@ -315,16 +309,16 @@ int scan_msg(struct scan *s, const uint8_t *pkt, size_t len)
 
 		name.p = p;
 		name.l = colon - p;
-		while (name.l && is_ws(name.p[name.l - 1]))
+		while (name.l && lws_is(name.p[name.l - 1]))
 			--name.l;
 		if (!name.l || !is_token(&name))
 			return EBADMSG;
 
 		val.p = colon + 1;
 		ve = eol - 1;
-		while (val.p < ve && is_ws(*val.p))
+		while (val.p < ve && lws_is(*val.p))
 			++val.p;
-		while (ve > val.p && is_ws(ve[-1]))
+		while (ve > val.p && lws_is(ve[-1]))
 			--ve;
 		val.l = ve - val.p;
 
