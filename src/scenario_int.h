@@ -1,0 +1,67 @@
+/**
+ * @file scenario_int.h  Scenario and rule structs, shared by the loader
+ *                       (scenario.c) and rule matching (match.c)
+ *
+ * Copyright (C) 2026 The sipstub authors
+ */
+
+#include <regex.h>
+
+
+enum {
+	CALLCOUNT_TTL = 300000,   /* ms a per-Call-ID counter is kept */
+	/* 300 000 counters at 1000 calls/s: chains of about 18 */
+	CALLCOUNT_HASH = 16384,
+	MAX_BODY = 65536,
+	MAX_DIALOG = SIPSTUB_MAX_DIALOGS_EARLY,
+};
+
+enum in_dialog {
+	DLG_ANY = 0,
+	DLG_NO,
+	DLG_YES,
+};
+
+struct scenario {
+	struct list rules;
+	uint32_t nthc;      /* rules with 'nth' */
+};
+
+struct regex {
+	regex_t re;
+	bool compiled;
+};
+
+struct hdrmatch {
+	struct le le;
+	char *name;
+	const char *compact;   /* RFC 3261 7.3.3 short form, or NULL */
+	struct regex *re;
+};
+
+struct callcount {
+	struct le he;
+	struct le le;       /* in rule->lru, oldest first */
+	char *callid;
+	uint32_t count;
+	uint64_t used;
+};
+
+struct rule {
+	struct le le;
+	char *name;
+	char **methods;
+	size_t methodc;
+	char *user;
+	struct regex *user_re;
+	struct list hdrm;
+	enum in_dialog in_dialog;
+	uint32_t nth;
+	bool per_call;
+	uint32_t count;
+	struct hash *counts;
+	struct list lru;
+	struct list steps;
+	bool auto100;
+	bool check199;
+};
