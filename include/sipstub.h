@@ -114,6 +114,15 @@ int reply_send(struct strans **stp, struct stranss *ss,
 	       const struct reply *r, struct mbuf **mbp);
 
 
+/* Optag: option tags sipstub supports (Require, Supported) */
+
+bool optag_supported(const struct pl *tag);
+bool optag_require_unsupported(const struct sip_msg *msg);
+int  optag_unsupported_print(struct re_printf *pf,
+			     const struct sip_msg *msg);
+int  optag_supported_print(struct re_printf *pf, void *unused);
+
+
 /* Expand: ${name} substitution in scenario strings at reply time */
 
 int expand_print(struct re_printf *pf, const char *str,
@@ -237,6 +246,7 @@ bool dialog_cseq_valid(struct dialog *dlg, const struct sip_msg *msg);
 void dialog_response_sent(struct dialog *dlg, const struct sip_msg *req,
 			  struct mbuf *resp);
 struct media *dialog_media(struct dialog *dlg);
+struct sip_dialog *dialog_sdlg(struct dialog *dlg);
 void dialog_terminate(struct dialog *dlg);
 
 
@@ -258,6 +268,17 @@ int  validate_request(const struct sip_msg *msg, uint16_t *scodep,
 /* Notify: the NOTIFY after a 2xx to SUBSCRIBE */
 
 int  notify_send(struct uas *uas, const struct sip_msg *msg);
+
+
+/* UAC: requests sipstub sends in a dialog */
+
+struct uac;
+
+typedef void (uac_resp_h)(int err, const struct sip_msg *msg, void *arg);
+
+int  uac_send(struct uac **uacp, struct uas *uas, struct sip_dialog *dlg,
+	      const char *met, uac_resp_h *resph, void *arg,
+	      const char *fmt, ...);
 
 
 /* UAS: the SIP stack, transports and request dispatch */

@@ -565,6 +565,26 @@ struct media *dialog_media(struct dialog *d)
 
 
 /**
+ * libre's sip_dialog of a dialog, for requests sipstub sends in it
+ * (made from the kept INVITE headers at the first call)
+ *
+ * @param d Dialog
+ *
+ * @return The sip_dialog, or NULL if it cannot be made
+ */
+struct sip_dialog *dialog_sdlg(struct dialog *d)
+{
+	if (!d)
+		return NULL;
+
+	if (!d->sdlg && sdlg_make(d))
+		return NULL;
+
+	return d->sdlg;
+}
+
+
+/**
  * The peer ended the dialog (2xx sent to its BYE)
  */
 void dialog_terminate(struct dialog *d)

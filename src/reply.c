@@ -217,40 +217,6 @@ static int uri_write(struct mbuf *mb, const struct reply *r,
 }
 
 
-struct tagprint {
-	struct re_printf *pf;
-	unsigned n;
-	int err;
-};
-
-
-static bool tag_print_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
-			void *arg)
-{
-	struct tagprint *tp = arg;
-	(void)msg;
-
-	tp->err |= re_hprintf(tp->pf, "%s%r", tp->n++ ? ", " : "",
-			      &hdr->val);
-
-	return false;
-}
-
-
-/* RFC 3261 20.40: every Require tag, and at least one */
-static int unsupported_print(struct re_printf *pf, const struct sip_msg *msg)
-{
-	struct tagprint tp = {pf, 0, 0};
-
-	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_REQUIRE, tag_print_h, &tp);
-
-	if (!tp.n)
-		return re_hprintf(pf, "100rel");
-
-	return tp.err;
-}
-
-
 /* Contacts of a redirect: our own codes, so that following the
  * redirect leads somewhere useful */
 static int redirect_write(struct mbuf *mb, const struct reply *r)
@@ -432,7 +398,7 @@ static int computed_write(struct mbuf *mb, const struct reply *r)
 	case 420:
 		if (!hdr_overridden(r, "Unsupported"))
 			err |= mbuf_printf(mb, "Unsupported: %H\r\n",
-					   unsupported_print, msg);
+					   optag_unsupported_print, msg);
 		break;
 
 	case 470:

@@ -163,13 +163,6 @@ static void drop(struct uas *uas, const struct sip_msg *msg,
 }
 
 
-static bool require_unsupported(const struct sip_msg *msg)
-{
-	/* RFC 3261 8.2.2.3; sipstub supports no option tag yet */
-	return sip_msg_hdr(msg, SIP_HDR_REQUIRE) != NULL;
-}
-
-
 /* RFC 3261 8.2: is the request well formed enough to process? */
 static bool request_check(struct uas *uas, const struct sip_msg *msg)
 {
@@ -244,7 +237,8 @@ static bool request_check(struct uas *uas, const struct sip_msg *msg)
 		return false;
 	}
 
-	if (require_unsupported(msg)) {
+	/* RFC 3261 8.2.2.3 */
+	if (optag_require_unsupported(msg)) {
 		reply_plain(uas, msg, 420, NULL);
 		return false;
 	}
