@@ -126,7 +126,7 @@ static void key_set(struct key *k, const struct sip_msg *msg)
 {
 	k->branch = msg->via.branch;
 	k->sentby = msg->via.sentby;
-	k->met    = msg->cseq.met;
+	k->met    = msg->met;
 	k->callid = msg->callid;
 	k->ftag   = msg->from.tag;
 	k->ruri   = msg->ruri;
@@ -176,12 +176,14 @@ static bool same_via(const struct strans *st, const struct sip_msg *msg)
 }
 
 
+/* RFC 3261 17.2.3: branch, sent-by and the Request-Line method, never
+ * the CSeq method (RFC 4475 3.1.2.17) */
 static bool cmp_handler(struct le *le, void *arg)
 {
 	const struct strans *st = le->data;
 	const struct sip_msg *msg = arg;
 
-	return same_via(st, msg) && !pl_cmp(&st->key.met, &msg->cseq.met);
+	return same_via(st, msg) && !pl_cmp(&st->key.met, &msg->met);
 }
 
 
@@ -207,7 +209,7 @@ static bool cmp_merge_handler(struct le *le, void *arg)
 	const struct strans *st = le->data;
 	const struct sip_msg *msg = arg;
 
-	return !pl_cmp(&st->key.met, &msg->cseq.met) &&
+	return !pl_cmp(&st->key.met, &msg->met) &&
 		st->key.cseq == msg->cseq.num &&
 		!pl_cmp(&st->key.callid, &msg->callid) &&
 		!pl_cmp(&st->key.ftag, &msg->from.tag) &&

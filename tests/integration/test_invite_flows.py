@@ -356,6 +356,30 @@ class Retransmissions(FlowTestCase):
                           branch="z9hG4bK-merged-1", callid=callid,
                           to_tag=to_tag(r487)))
 
+    def test_cseq_method_mismatch_not_matched_to_invite(self):
+        """RFC 3261 17.2.3, RFC 4475 3.1.2.17 (mismatch01): an OPTIONS
+        whose CSeq says INVITE, with the branch and sent-by of a running
+        INVITE transaction, is no retransmission of it (the Request-Line
+        method differs): it gets its own 400, not the INVITE's 180."""
+        branch, callid = "z9hG4bKkdjuw-mm", "mismatch01@127.0.0.1"
+        self.send(request("INVITE", self.uri("180"), self.c.port,
+                          branch=branch, callid=callid, body=SDP_OFFER))
+        msgs, r180 = recv_until(self.c, lambda m: status(m) == 180)
+        self.assertEqual([status(m) for m in msgs], [100, 180])
+        opt = request("OPTIONS", self.uri("180"), self.c.port,
+                      branch=branch, callid=callid)
+        self.send(opt.replace("CSeq: 1 OPTIONS", "CSeq: 1 INVITE"))
+        r400 = self.c.recv(3.0)
+        self.assertEqual(r400.split("\r\n")[0],
+                         "SIP/2.0 400 CSeq Method Mismatch", r400)
+        self.send(request("CANCEL", self.uri("180"), self.c.port,
+                          branch=branch, callid=callid))
+        msgs, r487 = recv_until(self.c, lambda m: status(m) == 487)
+        self.assertEqual([status(m) for m in msgs], [200, 487])
+        self.send(request("ACK", self.uri("180"), self.c.port,
+                          branch=branch, callid=callid,
+                          to_tag=to_tag(r487)))
+
     def test_2xx_without_ack_then_bye(self):
         """The 2xx is retransmitted at T1, 2*T1, ... up to T2 until the
         ACK; without one, after 64*T1 the dialog ends with a BYE."""
