@@ -229,6 +229,13 @@ int  media_remote_answer(struct media *m, struct mbuf *answer);
 bool media_has_common(const struct media *m);
 
 
+/* Seq: dial-a-sequence, a Request-URI user C1*C2*...*Cn */
+
+bool seq_is(const struct pl *user);
+int  seq_steps(struct list *steps, const struct step *tmpl,
+	       const struct pl *user);
+
+
 /* Transaction: a request answered by the steps of a rule */
 
 int  xact_start(struct uas *uas, const struct sip_msg *msg,

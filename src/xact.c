@@ -28,6 +28,7 @@ struct xact {
 	struct sa laddr;
 	struct media *media;
 	struct mbuf *sdp;         /* our SDP for this INVITE */
+	struct list seq;          /* dial-a-sequence steps   */
 	uint64_t tag;             /* To-tag of dialog 1     */
 	uint64_t live_tag;        /* last early dialog not ended by 199 */
 	bool invite;
@@ -47,6 +48,7 @@ static void xact_destructor(void *arg)
 	tq_cancel(&x->tmr);
 	tq_cancel(&x->tmr_cap);
 	mem_deref(x->st);
+	list_flush(&x->seq);
 	mem_deref(x->sdp);
 	mem_deref(x->media);
 	mem_deref(x->msg);
@@ -451,6 +453,14 @@ int xact_start(struct uas *uas, const struct sip_msg *msg,
 		goto out;
 
 	first = x->next ? x->next->data : NULL;
+
+	/* a lone `user` step and a user C1*C2*...: the codes in turn */
+	if (first && !first->scode && !x->next->next &&
+	    seq_is(&msg->uri.user) &&
+	    !seq_steps(&x->seq, first, &msg->uri.user)) {
+		x->next = list_head(&x->seq);
+		first = x->next->data;
+	}
 
 	/* RFC 3261 17.2.1: an INVITE gets 100 Trying at once */
 	if (x->invite && rule_auto100(rule) && first &&
