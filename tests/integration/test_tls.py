@@ -13,8 +13,8 @@ import tempfile
 import time
 import unittest
 
-from harness import (SIPSTUB, Sipstub, SipstubTestCase, UdpClient, header,
-                     request, status, to_tag)
+from harness import (SANITIZER_MARKS, SIPSTUB, Sipstub, SipstubTestCase,
+                     UdpClient, free_port, header, request, status, to_tag)
 
 BARESIP = shutil.which("baresip")
 OPENSSL = shutil.which("openssl")
@@ -25,6 +25,12 @@ TLS = ("-l", "tls:127.0.0.1:0")
 def fingerprint(der):
     """AB:CD:... SHA-256 of a DER certificate, as sipstub prints it."""
     return ":".join("%02X" % b for b in hashlib.sha256(der).digest())
+
+
+def check_exit(test, code, err):
+    for mark in SANITIZER_MARKS:
+        test.assertNotIn(mark, err, "sanitizer/leak report:\n" + err)
+    test.assertEqual(code, 0, err)
 
 
 def tls_port(stub):
@@ -368,6 +374,36 @@ class TlsLimits(SipstubTestCase):
         self.assertEqual(e["limit"], "tcp")
 
 
+class TlsWorkers(unittest.TestCase):
+    """--workers: one certificate, made before the fork, for all of
+    them; the listening lines once."""
+
+    def test_one_certificate(self):
+        port = free_port()
+        stub = Sipstub(extra=("-w", "2", "-l", "tls:127.0.0.1:%d" % port))
+        try:
+            stub.wait_event(lambda e: e.get("event") == "start" and
+                            e.get("worker") == 1)
+            fps = {e["worker"]: e["fingerprint"] for e in stub.events()
+                   if e.get("event") == "listen" and
+                   e.get("transport") == "TLS"}
+            self.assertEqual(sorted(fps), [0, 1])
+            self.assertEqual(fps[0], fps[1])
+            fp = set()
+            for _ in range(6):
+                cl = TlsClient(port)
+                fp.add(fingerprint(cl.sock.getpeercert(binary_form=True)))
+                cl.close()
+            self.assertEqual(fp, {fps[0]})
+            lines = [l for l in stub.stderr_text().splitlines()
+                     if "listening on tls:" in l]
+            self.assertEqual(len(lines), 1, lines)
+        finally:
+            code, err = stub.stop()
+            stub.close()
+        check_exit(self, code, err)
+
+
 @unittest.skipIf(OPENSSL is None, "openssl is not installed")
 class TlsOldVersion(unittest.TestCase):
     """RFC 8996: no TLS below 1.2, whatever the system's OpenSSL
@@ -393,7 +429,7 @@ class TlsOldVersion(unittest.TestCase):
         code, err = self.stub.stop()
         self.stub.close()
         shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, err)
+        check_exit(self, code, err)
 
     def s_client(self, *args):
         p = subprocess.run([OPENSSL, "s_client", "-connect",
@@ -440,7 +476,7 @@ class TlsCertFile(unittest.TestCase):
         if self.stub:
             code, err = self.stub.stop()
             self.stub.close()
-            self.assertEqual(code, 0, err)
+            check_exit(self, code, err)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def test_certificate_served(self):
