@@ -78,6 +78,8 @@ static void hs_destructor(void *arg)
 static void hs_event(struct hs *hs, const char *result, const SSL *ssl,
 		     const char *reason)
 {
+	struct pl r;
+
 	hs->logged = true;
 
 	if (ssl) {
@@ -88,10 +90,11 @@ static void hs_event(struct hs *hs, const char *result, const SSL *ssl,
 		return;
 	}
 
+	pl_set_str(&r, reason);
 	DEBUG_NOTICE("handshake with %J %s: %s\n", &hs->src, result, reason);
 	evlog_event(hs->el, "tls", NULL, ",\"src\":\"%J\",\"dst\":\"%J\","
-		    "\"result\":\"%s\",\"reason\":\"%s\"", &hs->src, &hs->dst,
-		    result, reason);
+		    "\"result\":\"%s\",\"reason\":%H", &hs->src, &hs->dst,
+		    result, json_str_print, &r);
 }
 
 
@@ -99,7 +102,12 @@ static void hs_event(struct hs *hs, const char *result, const SSL *ssl,
 static void hs_addrs(struct hs *hs, SSL *ssl)
 {
 	BIO *wbio = SSL_get_wbio(ssl);
-	const struct shadow_conn *c = wbio ? BIO_get_data(wbio) : NULL;
+	const struct shadow_conn *c;
+
+	if (!wbio || strcmp(BIO_method_name(wbio), "tcp_send"))
+		return;
+
+	c = BIO_get_data(wbio);
 
 	if (!c || c->ssl != ssl || c->sbio_out != wbio ||
 	    c->sbio_in != SSL_get_rbio(ssl) || !c->tcp)
@@ -246,6 +254,30 @@ static int san_make(char **sanp, const struct sa *addrv, size_t addrc)
 }
 
 
+/* A key with a passphrase is refused, not asked for on the terminal */
+static int nopass_handler(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+
+	return 0;
+}
+
+
+static int certfile_load(SSL_CTX *ctx, const char *path)
+{
+	SSL_CTX_set_default_passwd_cb(ctx, nopass_handler);
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, path) <= 0 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM) <= 0)
+		return EINVAL;
+
+	return 0;
+}
+
+
 static int ext_add(X509 *x, int nid, const char *value)
 {
 	X509V3_CTX ctx;
@@ -360,7 +392,7 @@ int tls_srv_alloc(struct tls_srv **tsp, const char *certfile,
 	if (!ts)
 		return ENOMEM;
 
-	err = tls_alloc(&ts->tls, TLS_METHOD_SSLV23, certfile, NULL);
+	err = tls_alloc(&ts->tls, TLS_METHOD_SSLV23, NULL, NULL);
 	if (err)
 		goto out;
 
@@ -372,12 +404,15 @@ int tls_srv_alloc(struct tls_srv **tsp, const char *certfile,
 		goto out;
 	}
 
-	if (!certfile) {
+	if (certfile) {
+		err = certfile_load(ctx, certfile);
+	}
+	else {
 		err = selfsigned_set(ctx, addrv, addrc);
-		if (err)
-			goto out;
 		ts->self_signed = true;
 	}
+	if (err)
+		goto out;
 
 	x = SSL_CTX_get0_certificate(ctx);
 	if (!x || SSL_CTX_check_private_key(ctx) <= 0 ||

@@ -501,7 +501,8 @@ class TlsCertFile(unittest.TestCase):
     def run_bad(self, *args):
         p = subprocess.run([SIPSTUB] +
                            list(args), stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, timeout=30)
+                           stderr=subprocess.PIPE, timeout=30,
+                           stdin=subprocess.DEVNULL, start_new_session=True)
         return p.returncode, p.stderr.decode()
 
     def test_bad_certificate_file(self):
@@ -512,6 +513,21 @@ class TlsCertFile(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertIn("sipstub: TLS certificate %s" %
                       os.path.join(self.dir, "bad.pem"), err)
+
+    def test_encrypted_key_refused(self):
+        """A key with a passphrase: an error at start, no prompt."""
+        enc = os.path.join(self.dir, "enc.pem")
+        subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048",
+                        "-passout", "pass:secret", "-keyout", enc,
+                        "-out", self.crt, "-days", "1", "-subj", "/CN=x"],
+                       check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        with open(enc, "a") as out, open(self.crt) as f:
+            out.write(f.read())
+        code, err = self.run_bad("-l", "tls:127.0.0.1:0", "--tls-cert", enc)
+        self.assertEqual(code, 2)
+        self.assertIn("sipstub: TLS certificate %s: Invalid argument" % enc,
+                      err)
 
     def test_cert_without_tls_listener(self):
         code, err = self.run_bad("-l", "udp:127.0.0.1:0", "--tls-cert",
