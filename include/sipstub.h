@@ -288,6 +288,19 @@ int  uac_send(struct uac **uacp, struct uas *uas, struct sip_dialog *dlg,
 	      const char *fmt, ...);
 
 
+/* TLS: certificate and context of the tls: listeners */
+
+struct tls_srv;
+
+int  tls_srv_alloc(struct tls_srv **tsp, const char *certfile,
+		   const struct sa *addrv, size_t addrc);
+struct tls *tls_srv_ctx(const struct tls_srv *ts);
+void tls_srv_set_evlog(struct tls_srv *ts, struct evlog *el);
+bool tls_srv_self_signed(const struct tls_srv *ts);
+int  tls_srv_fingerprint_print(struct re_printf *pf,
+			       const struct tls_srv *ts);
+
+
 /* UAS: the SIP stack, transports and request dispatch */
 
 int  uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
@@ -303,6 +316,7 @@ struct evlog *uas_evlog(const struct uas *uas);
 struct tqs *uas_tqs(const struct uas *uas);
 void uas_set_max_size(struct uas *uas, size_t max);
 void uas_set_workers(struct uas *uas, unsigned n);
+void uas_set_tls(struct uas *uas, struct tls_srv *ts);
 size_t uas_max_size(const struct uas *uas);
 struct trace *uas_trace(const struct uas *uas);
 void uas_local_addr(struct sa *laddr, const struct sip_msg *msg);

@@ -12,7 +12,7 @@ static const char *names[] = {
 	"user",       /* Request-URI user                   */
 	"domain",     /* Request-URI host                   */
 	"callid",     /* Call-ID                            */
-	"transport",  /* udp, tcp                           */
+	"transport",  /* udp, tcp, tls                      */
 	"from-user",  /* user part of the From URI          */
 };
 
@@ -42,8 +42,8 @@ static int value_print(struct re_printf *pf, const struct pl *name,
 	if (!pl_strcmp(name, "callid"))
 		return re_hprintf(pf, "%r", &msg->callid);
 	if (!pl_strcmp(name, "transport")) {
-		return re_hprintf(pf, "%s",
-				  msg->tp == SIP_TRANSP_UDP ? "udp" : "tcp");
+		return re_hprintf(pf, "%s", msg->tp == SIP_TRANSP_UDP ? "udp" :
+				  msg->tp == SIP_TRANSP_TLS ? "tls" : "tcp");
 	}
 	if (!pl_strcmp(name, "from-user"))
 		return re_hprintf(pf, "%r", &msg->from.uri.user);

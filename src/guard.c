@@ -165,7 +165,8 @@ static struct conn *conn_find(const struct guard *g, int fd, ino_t ino)
 
 
 /**
- * Note a message received over TCP
+ * Note a message received over TCP or TLS (a TLS connection counts as
+ * a TCP one)
  *
  * @param g   Guard
  * @param msg The message
@@ -180,7 +181,8 @@ bool guard_tcp_msg(struct guard *g, const struct sip_msg *msg)
 	ino_t ino;
 	int fd;
 
-	if (!g || !msg || msg->tp != SIP_TRANSP_TCP)
+	if (!g || !msg ||
+	    (msg->tp != SIP_TRANSP_TCP && msg->tp != SIP_TRANSP_TLS))
 		return true;
 
 	tc = sip_msg_tcpconn(msg);

@@ -26,9 +26,11 @@ static struct sipstub {
 	struct scenario *scn;
 	struct evlog *el;
 	struct uas *uas;
+	struct tls_srv *tls;       /* with a tls: listener */
 	struct listen_spec lsv[LISTEN_MAX];
 	size_t lsc;
 	const char *events;
+	const char *tls_cert;
 	size_t max_size;
 	struct guard_cfg limits;
 	unsigned workers;
@@ -49,13 +51,16 @@ static void usage(FILE *f)
 	"Without a scenario it runs the built-in dial-a-code scenario:\n"
 	"INVITE sip:486@host gets 486, any other user gets a call.\n"
 	"\n"
-	"  -l, --listen PROTO:ADDR:PORT  listen on udp or tcp (repeatable),\n"
+	"  -l, --listen PROTO:ADDR:PORT  listen on udp, tcp or tls "
+	"(repeatable),\n"
 	"                                e.g. udp:127.0.0.1:5060, "
 	"tcp:[::1]:5070;\n"
 	"                                port 0 picks a free port\n"
 	"                                (default: udp and tcp on port 5060,"
 	"\n"
 	"                                all IPv4 and IPv6 addresses)\n"
+	"      --tls-cert FILE           PEM certificate and key for tls:\n"
+	"                                (default: a self-signed one)\n"
 	"  -c, --check FILE...           check scenario files and exit\n"
 	"  -e, --events FILE             JSON-lines event log "
 	"('-' for stdout)\n"
@@ -105,6 +110,8 @@ static int listen_parse(const char *spec)
 		ls->tp = SIP_TRANSP_UDP;
 	else if (!pl_strcasecmp(&proto, "tcp"))
 		ls->tp = SIP_TRANSP_TCP;
+	else if (!pl_strcasecmp(&proto, "tls"))
+		ls->tp = SIP_TRANSP_TLS;
 	else
 		goto bad;
 
@@ -123,7 +130,8 @@ static int listen_parse(const char *spec)
 
  bad:
 	(void)re_fprintf(stderr, "sipstub: bad --listen '%s' (expected "
-			 "udp:ADDR:PORT or tcp:ADDR:PORT)\n", spec);
+			 "udp:ADDR:PORT, tcp:ADDR:PORT or tls:ADDR:PORT)\n",
+			 spec);
 	return EINVAL;
 }
 
@@ -136,13 +144,42 @@ struct ifwalk {
 };
 
 
+static const char *proto_name(enum sip_transp tp)
+{
+	switch (tp) {
+
+	case SIP_TRANSP_UDP: return "udp";
+	case SIP_TRANSP_TLS: return "tls";
+	default:             return "tcp";
+	}
+}
+
+
+static int fingerprint_print(struct re_printf *pf, enum sip_transp tp)
+{
+	if (tp != SIP_TRANSP_TLS)
+		return 0;
+
+	return re_hprintf(pf, " (%s certificate, sha-256 %H)",
+			  tls_srv_self_signed(app.tls) ? "self-signed" :
+			  "--tls-cert", tls_srv_fingerprint_print, app.tls);
+}
+
+
+/* One line on stderr per socket (once, not per worker) */
 static int listen_one(enum sip_transp tp, const struct sa *laddr)
 {
-	int err = uas_listen(app.uas, tp, laddr, NULL);
+	struct sa bound;
+	int err = uas_listen(app.uas, tp, laddr, &bound);
 
 	if (err) {
 		(void)re_fprintf(stderr, "sipstub: cannot listen on %s %J: "
 				 "%m\n", sip_transp_name(tp), laddr, err);
+	}
+	else if (app.worker == 0) {
+		(void)re_fprintf(stderr, "sipstub: listening on %s:%J%H\n",
+				 proto_name(tp), &bound, fingerprint_print,
+				 tp);
 	}
 
 	return err;
@@ -374,6 +411,39 @@ static int scenarios_load(int argc, char *argv[])
 }
 
 
+/* The certificate is made once, before the workers fork: all of them
+ * show the same one */
+static int tls_setup(void)
+{
+	struct sa addrv[LISTEN_MAX];
+	size_t i, n = 0;
+	int err;
+
+	for (i = 0; i < app.lsc; i++) {
+		if (app.lsv[i].tp == SIP_TRANSP_TLS)
+			addrv[n++] = app.lsv[i].laddr;
+	}
+
+	if (!n) {
+		if (!app.tls_cert)
+			return 0;
+
+		(void)re_fprintf(stderr, "sipstub: --tls-cert needs "
+				 "--listen tls:ADDR:PORT\n");
+		return EINVAL;
+	}
+
+	err = tls_srv_alloc(&app.tls, app.tls_cert, addrv, n);
+	if (err) {
+		(void)re_fprintf(stderr, "sipstub: TLS certificate%s%s: %m\n",
+				 app.tls_cert ? " " : "",
+				 app.tls_cert ? app.tls_cert : "", err);
+	}
+
+	return err;
+}
+
+
 static int run(int argc, char *argv[])
 {
 	size_t i;
@@ -406,6 +476,7 @@ static int run(int argc, char *argv[])
 		return err;
 
 	uas_set_max_size(app.uas, app.max_size);
+	uas_set_tls(app.uas, app.tls);
 	uas_set_workers(app.uas, app.workers);
 
 	reuseport_set(app.workers > 1);
@@ -450,6 +521,7 @@ int main(int argc, char *argv[])
 		{"max-size", required_argument, NULL, 'm'},
 		{"workers", required_argument, NULL, 'w'},
 		{"limit",   required_argument, NULL, 'L'},
+		{"tls-cert", required_argument, NULL, 'C'},
 		{"help",    no_argument,       NULL, 'h'},
 		{"version", no_argument,       NULL, 'V'},
 		{NULL, 0, NULL, 0}
@@ -501,6 +573,10 @@ int main(int argc, char *argv[])
 			}
 			break;
 
+		case 'C':
+			app.tls_cert = optarg;
+			break;
+
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -522,11 +598,16 @@ int main(int argc, char *argv[])
 	if (workers_check())
 		return 2;
 
+	if (tls_setup())
+		return 2;
+
 	if (app.workers > 1) {
 		int rc = workers_run(app.workers, &app.worker);
 
-		if (rc >= 0)
+		if (rc >= 0) {
+			mem_deref(app.tls);
 			return rc;
+		}
 	}
 
 	err = libre_init();
@@ -544,6 +625,7 @@ int main(int argc, char *argv[])
 		err = run(argc - optind, argv + optind);
 
 	app.uas = mem_deref(app.uas);
+	app.tls = mem_deref(app.tls);
 	app.el  = mem_deref(app.el);
 	app.scn = mem_deref(app.scn);
 

@@ -199,19 +199,55 @@ static bool met_is(const struct sip_msg *msg, const char *met)
 }
 
 
-/* "<sip:user@laddr;transport=x" without the '>', user@ only if set */
+static bool addr_sips(const struct sip_hdr *hdr)
+{
+	struct sip_addr addr;
+
+	return hdr && !sip_addr_decode(&addr, &hdr->val) &&
+		!pl_strcasecmp(&addr.uri.scheme, "sips");
+}
+
+
+/*
+ * RFC 3261 12.1.1: a request with a SIPS Request-URI (or top
+ * Record-Route, or Contact if it has no Record-Route) gets a SIPS
+ * Contact. Only over TLS, the one transport sipstub can be reached
+ * on by a SIPS URI (RFC 5630 3.1.1: TLS on every hop).
+ */
+static bool contact_sips(const struct sip_msg *msg)
+{
+	const struct sip_hdr *rr;
+
+	if (msg->tp != SIP_TRANSP_TLS)
+		return false;
+
+	if (!pl_strcasecmp(&msg->uri.scheme, "sips"))
+		return true;
+
+	rr = sip_msg_hdr(msg, SIP_HDR_RECORD_ROUTE);
+
+	return addr_sips(rr ? rr : sip_msg_hdr(msg, SIP_HDR_CONTACT));
+}
+
+
+/* "<sip:user@laddr;transport=x" without the '>', user@ only if set.
+ * A SIPS URI has no transport=tls (RFC 5630 3.1.3 deprecates it); a
+ * SIP URI of a TLS request keeps it (RFC 3261 19.1.1), which brings
+ * the client back over TLS. */
 static int uri_write(struct mbuf *mb, const struct reply *r,
 		     const struct pl *user)
 {
+	const bool sips = contact_sips(r->msg);
 	int err;
 
-	err = LIT_WRITE(mb, "<sip:");
+	err = sips ? LIT_WRITE(mb, "<sips:") : LIT_WRITE(mb, "<sip:");
 	if (pl_isset(user)) {
 		err |= mbuf_write_pl(mb, user);
 		err |= mbuf_write_u8(mb, '@');
 	}
 	err |= fmt_addr(mb, r->laddr, true);
-	err |= mbuf_write_str(mb, sip_transp_param(r->msg->tp));
+	if (!sips)
+		err |= mbuf_write_str(mb, sip_transp_param(r->msg->tp));
 
 	return err;
 }

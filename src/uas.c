@@ -40,6 +40,7 @@ struct uas {
 	size_t max_size;           /* bytes of a UDP request, else 513 */
 	unsigned workers;          /* processes sharing the ports */
 	struct guard *guard;
+	struct tls_srv *tls;       /* for tls: listeners */
 	uint32_t nxacts;
 	uint32_t ndialogs;
 };
@@ -63,6 +64,7 @@ static void uas_destructor(void *arg)
 		sip_close(uas->sip, true);
 		mem_deref(uas->sip);
 	}
+	mem_deref(uas->tls);
 	mem_deref(uas->dialogs);
 	mem_deref(uas->tqs);
 	mem_deref(uas->scn);
@@ -574,7 +576,8 @@ static int udp_watch(struct uas *uas, const struct sa *bound)
  * Add a transport
  *
  * @param uas   UAS
- * @param tp    SIP_TRANSP_UDP or SIP_TRANSP_TCP
+ * @param tp    SIP_TRANSP_UDP, SIP_TRANSP_TCP or SIP_TRANSP_TLS (after
+ *              uas_set_tls())
  * @param laddr Address to listen on (port 0: any free port)
  * @param bound The address bound, set on success (optional)
  *
@@ -586,10 +589,10 @@ int uas_listen(struct uas *uas, enum sip_transp tp, const struct sa *laddr,
 	struct sa a;
 	int err;
 
-	if (!uas || !laddr)
+	if (!uas || !laddr || (tp == SIP_TRANSP_TLS && !uas->tls))
 		return EINVAL;
 
-	err = sip_transp_add(uas->sip, tp, laddr);
+	err = sip_transp_add(uas->sip, tp, laddr, tls_srv_ctx(uas->tls));
 	if (err)
 		return err;
 
@@ -608,9 +611,16 @@ int uas_listen(struct uas *uas, enum sip_transp tp, const struct sa *laddr,
 				      "datagrams: %m\n", &a, err);
 	}
 
-	evlog_event(uas->el, "listen", NULL,
-		    ",\"transport\":\"%s\",\"addr\":\"%J\"",
-		    sip_transp_name(tp), &a);
+	if (tp == SIP_TRANSP_TLS)
+		evlog_event(uas->el, "listen", NULL, ",\"transport\":\"TLS\","
+			    "\"addr\":\"%J\",\"fingerprint\":\"%H\","
+			    "\"self_signed\":%s", &a,
+			    tls_srv_fingerprint_print, uas->tls,
+			    tls_srv_self_signed(uas->tls) ? "true" : "false");
+	else
+		evlog_event(uas->el, "listen", NULL,
+			    ",\"transport\":\"%s\",\"addr\":\"%J\"",
+			    sip_transp_name(tp), &a);
 
 	if (bound)
 		*bound = a;
@@ -672,6 +682,24 @@ void uas_set_workers(struct uas *uas, unsigned n)
 {
 	if (uas)
 		uas->workers = n;
+}
+
+
+/**
+ * Give the UAS the TLS context of its tls: listeners
+ *
+ * @param uas UAS
+ * @param ts  TLS context (referenced); its handshakes go to the UAS's
+ *            event log
+ */
+void uas_set_tls(struct uas *uas, struct tls_srv *ts)
+{
+	if (!uas)
+		return;
+
+	mem_deref(uas->tls);
+	uas->tls = mem_ref(ts);
+	tls_srv_set_evlog(ts, uas->el);
 }
 
 
