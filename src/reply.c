@@ -518,6 +518,20 @@ static int defaults_write(struct mbuf *mb, const struct reply *r)
 		break;
 	}
 
+	/* RFC 3262 7.1: a reliable provisional */
+	if (r->rseq) {
+		DEF("Require", "100rel");
+		err |= LIT_WRITE(mb, "RSeq: ");
+		err |= fmt_dec(mb, r->rseq);
+		err |= LIT_WRITE(mb, "\r\n");
+	}
+
+	/* RFC 3261 20.37: the extensions we support */
+	if (sc > 100 && sc < 300 && !hdr_overridden(r, "Supported") &&
+	    (met_is(msg, "INVITE") || met_is(msg, "OPTIONS")))
+		err |= mbuf_printf(mb, "Supported: %H\r\n",
+				   optag_supported_print, NULL);
+
 	if (sc >= 200 && sc < 300) {
 		if (met_is(msg, "INVITE") || met_is(msg, "OPTIONS"))
 			DEF("Allow", SIPSTUB_ALLOW);
