@@ -48,9 +48,9 @@ struct prack {
 	struct early *pend;
 	struct mbuf *mb;
 	struct sa dst;
-	struct tqent tmr;        /* retransmission */
-	struct tqent tmr_end;    /* 64*T1 */
+	struct tqent tmr;        /* retransmission, then the 64*T1 end */
 	uint32_t ival;
+	uint32_t elapsed;        /* nominal ms since the first sending */
 	bool held;               /* a step waits for the PRACK */
 };
 
@@ -61,7 +61,6 @@ static void prack_destructor(void *arg)
 
 	hash_unlink(&p->he);
 	tq_cancel(&p->tmr);
-	tq_cancel(&p->tmr_end);
 	mem_deref(p->mb);
 	mem_deref(p->media);
 	mem_deref(p->msg);
@@ -165,13 +164,30 @@ static int prack_alloc(struct prack **pp, struct uas *uas,
 static void pend_clear(struct prack *p)
 {
 	tq_cancel(&p->tmr);
-	tq_cancel(&p->tmr_end);
 	p->mb = mem_deref(p->mb);
 	p->pend = NULL;
 }
 
 
-/* RFC 3262 3: T1, doubling, until the PRACK */
+static void rtx_handler(void *arg);
+static void end_handler(void *arg);
+
+
+/* RFC 3262 3: T1, doubling, until the PRACK; one chain of nominal
+ * waits, so that the end at 64*T1 comes after the last copy */
+static void rtx_next(struct prack *p)
+{
+	if (p->elapsed + p->ival < 64 * SIP_T1) {
+		(void)tq_start(uas_tqs(p->uas), &p->tmr, p->ival,
+			       rtx_handler, p);
+		return;
+	}
+
+	(void)tq_start(uas_tqs(p->uas), &p->tmr, 64 * SIP_T1 - p->elapsed,
+		       end_handler, p);
+}
+
+
 static void rtx_handler(void *arg)
 {
 	struct prack *p = arg;
@@ -179,8 +195,9 @@ static void rtx_handler(void *arg)
 	(void)sip_send(uas_sip(p->uas), p->msg->sock, p->msg->tp, &p->dst,
 		       p->mb);
 
+	p->elapsed += p->ival;
 	p->ival *= 2;
-	(void)tq_start(uas_tqs(p->uas), &p->tmr, p->ival, rtx_handler, p);
+	rtx_next(p);
 }
 
 
@@ -202,15 +219,14 @@ static void pend_start(struct prack *p, struct early *e, struct mbuf *mb)
 {
 	const struct sip_msg *msg = p->msg;
 
-	p->pend = e;
-	p->mb   = mb;
-	p->ival = SIP_T1;
+	p->pend    = e;
+	p->mb      = mb;
+	p->ival    = SIP_T1;
+	p->elapsed = 0;
 	sip_reply_addr(&p->dst, msg,
 		       msg_param_exists(&msg->via.params, "rport", NULL) == 0);
 
-	(void)tq_start(uas_tqs(p->uas), &p->tmr, p->ival, rtx_handler, p);
-	(void)tq_start(uas_tqs(p->uas), &p->tmr_end, 64 * SIP_T1,
-		       end_handler, p);
+	rtx_next(p);
 }
 
 
