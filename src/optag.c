@@ -160,8 +160,12 @@ int optag_supported_print(struct re_printf *pf, void *unused)
 	int err = 0;
 	(void)unused;
 
-	for (i = 0; tags[i]; i++)
-		err |= re_hprintf(pf, "%s%s", i ? ", " : "", tags[i]);
+	/* vph, not the printf engine: every INVITE answer has this */
+	for (i = 0; tags[i]; i++) {
+		if (i)
+			err |= pf->vph(", ", 2, pf->arg);
+		err |= pf->vph(tags[i], strlen(tags[i]), pf->arg);
+	}
 
 	return err;
 }

@@ -433,6 +433,13 @@ static int contact_write(struct mbuf *mb, const struct reply *r)
 }
 
 
+/* A print function that writes into an mbuf */
+static int mbuf_vph(const char *p, size_t size, void *arg)
+{
+	return mbuf_write_mem(arg, (const uint8_t *)p, size);
+}
+
+
 /* The headers each code needs to be well formed and useful */
 static int defaults_write(struct mbuf *mb, const struct reply *r)
 {
@@ -528,9 +535,13 @@ static int defaults_write(struct mbuf *mb, const struct reply *r)
 
 	/* RFC 3261 20.37: the extensions we support */
 	if (sc > 100 && sc < 300 && !hdr_overridden(r, "Supported") &&
-	    (met_is(msg, "INVITE") || met_is(msg, "OPTIONS")))
-		err |= mbuf_printf(mb, "Supported: %H\r\n",
-				   optag_supported_print, NULL);
+	    (met_is(msg, "INVITE") || met_is(msg, "OPTIONS"))) {
+		struct re_printf pf = {mbuf_vph, mb};
+
+		err |= LIT_WRITE(mb, "Supported: ");
+		err |= optag_supported_print(&pf, NULL);
+		err |= LIT_WRITE(mb, "\r\n");
+	}
 
 	if (sc >= 200 && sc < 300) {
 		if (met_is(msg, "INVITE") || met_is(msg, "OPTIONS"))
