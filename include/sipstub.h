@@ -83,6 +83,29 @@ int  strans_reply(struct strans **stp, struct stranss *ss,
 		  uint16_t scode, struct mbuf *mb);
 
 
+/* Prack: reliable provisionals (RFC 3262), early dialogs (RFC 3311) */
+
+struct prack;
+struct reply;
+
+/** A step's 'reliable' */
+enum reliable {
+	REL_AUTO = 0,   /* reliable if the INVITE has Require: 100rel */
+	REL_YES,
+	REL_NO,
+};
+
+/** giveup false: a held step may go; true: 64*T1 without PRACK */
+typedef void (prack_h)(bool giveup, void *arg);
+
+int  prack_reply(struct prack **pp, struct uas *uas, struct strans **stp,
+		 struct reply *r, enum reliable rel, struct media *m,
+		 prack_h *h, void *arg);
+bool prack_hold(struct prack *p);
+bool prack_recv(struct uas *uas, const struct sip_msg *msg,
+		struct scenario *scn);
+
+
 /* Reply: status-code table and response builder */
 
 const char *reply_reason(uint16_t scode);
@@ -107,6 +130,7 @@ struct reply {
 	const char *ctype;          /* body type, NULL: no body         */
 	const uint8_t *body;
 	size_t bodylen;
+	uint32_t rseq;              /* RFC 3262: reliable, 0: not     */
 };
 
 int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r);
@@ -117,6 +141,8 @@ int reply_send(struct strans **stp, struct stranss *ss,
 /* Optag: option tags sipstub supports (Require, Supported) */
 
 bool optag_supported(const struct pl *tag);
+bool optag_has(const struct sip_msg *msg, enum sip_hdrid id,
+	       const char *tag);
 bool optag_require_unsupported(const struct sip_msg *msg);
 int  optag_unsupported_print(struct re_printf *pf,
 			     const struct sip_msg *msg);
@@ -151,6 +177,7 @@ struct step {
 	size_t bodylen;
 	char *ctype;
 	enum sdp_mode sdp;
+	enum reliable reliable;
 	bool has_code;        /* loader: 'code' given      */
 	bool has_body;        /* loader: 'body' given      */
 	bool body_file;       /* loader: 'body-file' given */
@@ -311,6 +338,7 @@ int  uas_listen(struct uas *uas, enum sip_transp tp, const struct sa *laddr,
 struct sip *uas_sip(const struct uas *uas);
 struct stranss *uas_stranss(const struct uas *uas);
 struct hash *uas_dialogs(const struct uas *uas);
+struct hash *uas_early(const struct uas *uas);
 struct list *uas_xacts(struct uas *uas);
 struct evlog *uas_evlog(const struct uas *uas);
 struct tqs *uas_tqs(const struct uas *uas);

@@ -12,6 +12,7 @@
 
 
 static const char *const tags[] = {
+	"100rel",     /* RFC 3262, prack.c */
 	NULL,
 };
 
@@ -43,6 +44,52 @@ struct walk {
 };
 
 
+static bool next_tag(struct pl *val, struct pl *tag)
+{
+	if (re_regex(val->p, val->l, "[ \t\r\n]*[^, \t\r\n]+[ \t\r\n]*[,]*",
+		     NULL, tag, NULL, NULL))
+		return false;
+
+	pl_advance(val, tag->p + tag->l - val->p);
+
+	return true;
+}
+
+
+static bool has_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
+		  void *arg)
+{
+	struct pl val = hdr->val, tag;
+	(void)msg;
+
+	while (next_tag(&val, &tag)) {
+		if (!pl_strcmp(&tag, arg))
+			return true;
+	}
+
+	return false;
+}
+
+
+/**
+ * Does a header of a comma-separated list name a token?
+ *
+ * @param msg SIP message
+ * @param id  Header (Require, Supported, Allow, ...)
+ * @param tag Token (case-sensitive, as option tags and methods are)
+ *
+ * @return true if one of the headers lists it
+ */
+bool optag_has(const struct sip_msg *msg, enum sip_hdrid id,
+	       const char *tag)
+{
+	if (!msg || !tag || !sip_msg_hdr(msg, id))
+		return false;
+
+	return sip_msg_hdr_apply(msg, true, id, has_h, (void *)tag) != NULL;
+}
+
+
 /* Each tag of a comma-separated header value */
 static bool tags_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
 		   void *arg)
@@ -51,10 +98,7 @@ static bool tags_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
 	struct pl val = hdr->val, tag;
 	(void)msg;
 
-	while (!re_regex(val.p, val.l, "[ \t\r\n]*[^, \t\r\n]+[ \t\r\n]*[,]*",
-			 NULL, &tag, NULL, NULL)) {
-		pl_advance(&val, tag.p + tag.l - val.p);
-
+	while (next_tag(&val, &tag)) {
 		if (optag_supported(&tag))
 			continue;
 
@@ -86,7 +130,7 @@ bool optag_require_unsupported(const struct sip_msg *msg)
 
 /**
  * Print the Require tags of a request that sipstub does not support
- * (the value of Unsupported in a 420); "100rel" if there are none, so
+ * (the value of Unsupported in a 420); "sec-agree" if there are none, so
  * that a 420 a scenario sends is well formed (RFC 3261 20.40)
  *
  * @param pf  Print function
@@ -101,7 +145,7 @@ int optag_unsupported_print(struct re_printf *pf, const struct sip_msg *msg)
 	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_REQUIRE, tags_h, &w);
 
 	if (!w.n)
-		return re_hprintf(pf, "100rel");
+		return re_hprintf(pf, "sec-agree");
 
 	return w.err;
 }
@@ -116,8 +160,12 @@ int optag_supported_print(struct re_printf *pf, void *unused)
 	int err = 0;
 	(void)unused;
 
-	for (i = 0; tags[i]; i++)
-		err |= re_hprintf(pf, "%s%s", i ? ", " : "", tags[i]);
+	/* vph, not the printf engine: every INVITE answer has this */
+	for (i = 0; tags[i]; i++) {
+		if (i)
+			err |= pf->vph(", ", 2, pf->arg);
+		err |= pf->vph(tags[i], strlen(tags[i]), pf->arg);
+	}
 
 	return err;
 }

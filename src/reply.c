@@ -469,6 +469,13 @@ static int contact_write(struct mbuf *mb, const struct reply *r)
 }
 
 
+/* A print function that writes into an mbuf */
+static int mbuf_vph(const char *p, size_t size, void *arg)
+{
+	return mbuf_write_mem(arg, (const uint8_t *)p, size);
+}
+
+
 /* The headers each code needs to be well formed and useful */
 static int defaults_write(struct mbuf *mb, const struct reply *r)
 {
@@ -552,6 +559,24 @@ static int defaults_write(struct mbuf *mb, const struct reply *r)
 	default:
 		err |= computed_write(mb, r);
 		break;
+	}
+
+	/* RFC 3262 7.1: a reliable provisional */
+	if (r->rseq) {
+		DEF("Require", "100rel");
+		err |= LIT_WRITE(mb, "RSeq: ");
+		err |= fmt_dec(mb, r->rseq);
+		err |= LIT_WRITE(mb, "\r\n");
+	}
+
+	/* RFC 3261 20.37: the extensions we support */
+	if (sc > 100 && sc < 300 && !hdr_overridden(r, "Supported") &&
+	    (met_is(msg, "INVITE") || met_is(msg, "OPTIONS"))) {
+		struct re_printf pf = {mbuf_vph, mb};
+
+		err |= LIT_WRITE(mb, "Supported: ");
+		err |= optag_supported_print(&pf, NULL);
+		err |= LIT_WRITE(mb, "\r\n");
 	}
 
 	if (sc >= 200 && sc < 300) {

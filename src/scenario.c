@@ -756,9 +756,20 @@ static int step_key(struct loader *ld, struct step *step, const char *key,
 		return 0;
 	}
 
+	if (!strcmp(key, "reliable")) {
+		bool on;
+
+		if (bool_parse(s, &on)) {
+			node_err(ld, v, "'reliable' must be true or false");
+			return EBADMSG;
+		}
+		step->reliable = on ? REL_YES : REL_NO;
+		return 0;
+	}
+
 	node_err(ld, k, "unknown step key '%s' (expected code, reason, "
 		 "delay, headers, body, body-file, content-type, sdp, "
-		 "hangup, dialog)", key);
+		 "hangup, dialog, reliable)", key);
 
 	return EBADMSG;
 }
@@ -839,6 +850,14 @@ static int step_check(struct loader *ld, yaml_node_t *node,
 
 	if (step->hangup && !(step->scode >= 200 && step->scode < 300)) {
 		node_err(ld, node, "'hangup' only goes with a 2xx");
+		return EBADMSG;
+	}
+
+	/* RFC 3262 3: 100 is never reliable */
+	if (step->reliable == REL_YES && step->scode &&
+	    (step->scode <= 100 || step->scode >= 200)) {
+		node_err(ld, node, "'reliable: true' only goes with a "
+			 "101..199");
 		return EBADMSG;
 	}
 

@@ -35,6 +35,7 @@ struct uas {
 	struct trace *trace;
 	struct evlog *el;
 	struct hash *dialogs;
+	struct hash *early;        /* struct prack, by Call-ID */
 	struct list xacts;
 	struct tqs *tqs;
 	size_t max_size;           /* bytes of a UDP request, else 513 */
@@ -66,6 +67,7 @@ static void uas_destructor(void *arg)
 	}
 	mem_deref(uas->tls);
 	mem_deref(uas->dialogs);
+	mem_deref(uas->early);
 	mem_deref(uas->tqs);
 	mem_deref(uas->scn);
 	mem_deref(uas->trace);
@@ -264,7 +266,9 @@ static void in_dialog(struct uas *uas, const struct sip_msg *msg)
 
 	dlg = dialog_find(uas, msg);
 	if (!dlg) {
-		reply_plain(uas, msg, 481, NULL);
+		/* RFC 3262, RFC 3311: PRACK, UPDATE in an early dialog */
+		if (!prack_recv(uas, msg, uas->scn))
+			reply_plain(uas, msg, 481, NULL);
 		return;
 	}
 
@@ -412,6 +416,10 @@ int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
 	uas->max_size = SIPSTUB_MAX_SIZE;
 
 	err = hash_alloc(&uas->dialogs, DIALOG_HASH_SIZE);
+	if (err)
+		goto out;
+
+	err = hash_alloc(&uas->early, HASH_SIZE);
 	if (err)
 		goto out;
 
@@ -644,6 +652,12 @@ struct stranss *uas_stranss(const struct uas *uas)
 struct hash *uas_dialogs(const struct uas *uas)
 {
 	return uas ? uas->dialogs : NULL;
+}
+
+
+struct hash *uas_early(const struct uas *uas)
+{
+	return uas ? uas->early : NULL;
 }
 
 

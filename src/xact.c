@@ -29,6 +29,7 @@ struct xact {
 	struct media *media;
 	struct mbuf *sdp;         /* our SDP for this INVITE */
 	struct list seq;          /* dial-a-sequence steps   */
+	struct prack *prack;      /* reliable provisionals, early dialogs */
 	uint64_t tag;             /* To-tag of dialog 1     */
 	uint64_t live_tag;        /* last early dialog not ended by 199 */
 	bool invite;
@@ -37,6 +38,7 @@ struct xact {
 
 static void step_next(struct xact *x);
 static void cap_handler(void *arg);
+static void prack_handler(bool giveup, void *arg);
 
 
 static void xact_destructor(void *arg)
@@ -47,6 +49,7 @@ static void xact_destructor(void *arg)
 	uas_count(x->uas, false, -1);
 	tq_cancel(&x->tmr);
 	tq_cancel(&x->tmr_cap);
+	mem_deref(x->prack);
 	mem_deref(x->st);
 	list_flush(&x->seq);
 	mem_deref(x->sdp);
@@ -258,7 +261,12 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	r.body    = body ? mbuf_buf(body) : NULL;
 	r.bodylen = body ? mbuf_get_left(body) : 0;
 
-	err = reply_send(&x->st, uas_stranss(x->uas), &r, &resp);
+	if (x->invite && !x->dlg && sc > 100 && sc < 200)
+		err = prack_reply(&x->prack, x->uas, &x->st, &r,
+				  step ? step->reliable : REL_AUTO,
+				  body ? x->media : NULL, prack_handler, x);
+	else
+		err = reply_send(&x->st, uas_stranss(x->uas), &r, &resp);
 	if (err)
 		goto out;
 
@@ -335,6 +343,9 @@ static void step_handler(void *arg)
 	bool final = false;
 	int err = 0;
 
+	if (prack_hold(x->prack))
+		return;
+
 	x->next = x->next->next;
 
 	if (!skip_199(x, sc))
@@ -351,6 +362,21 @@ static void step_handler(void *arg)
 	}
 
 	step_next(x);
+}
+
+
+/* The PRACK came: the held step goes; none in 64*T1: a 500 */
+static void prack_handler(bool giveup, void *arg)
+{
+	struct xact *x = arg;
+
+	if (!giveup) {
+		step_handler(x);
+		return;
+	}
+
+	fail(x, ETIMEDOUT);
+	mem_deref(x);
 }
 
 

@@ -23,6 +23,7 @@ SHIPPED = {
     "auth-401.yaml", "busy.yaml", "dial-a-code.yaml", "early-media.yaml",
     "every-code-sweep.yaml", "forking-199.yaml", "no-answer.yaml",
     "redirect.yaml", "retry-503.yaml", "timeout.yaml",
+    "prack.yaml",  # tests in test_prack.py (TestScenario)
 }
 
 SDP = ("v=0\r\n"

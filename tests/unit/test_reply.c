@@ -1520,7 +1520,7 @@ static int unsupported_run(const char *require, const char *exp)
 }
 
 
-/* RFC 3261 8.2.2.3: 420 lists the Require tags (sipstub has none) */
+/* RFC 3261 8.2.2.3: 420 lists the Require tags sipstub lacks */
 static int check_420_one_tag(void)
 {
 	return unsupported_run("Require: timer\n", "timer");
@@ -1531,9 +1531,12 @@ static int check_420_tags(void)
 {
 	int err;
 
-	err  = unsupported_run("Require: 100rel, timer\n", "100rel, timer");
+	/* 100rel is supported (prack.c): not listed */
+	err  = unsupported_run("Require: 100rel, timer\n", "timer");
 	err |= unsupported_run("Require: 100rel\nRequire: timer\n",
-			       "100rel, timer");
+			       "timer");
+	err |= unsupported_run("Require: foo, 100rel\nRequire: bar\n",
+			       "foo, bar");
 
 	return err;
 }
@@ -1839,6 +1842,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -1889,6 +1893,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5060>\n"
+	 "Supported: 100rel\n"
 	 "Content-Length: 0\n"
 	 "\n"},
 	{.scode = 200, .totag = TOTAG, .ctype = "application/sdp",
@@ -1907,6 +1912,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5060>\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Content-Type: application/sdp\n"
@@ -1926,6 +1932,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -1947,6 +1954,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@100.200.3.40:65535>\n"
+	 "Supported: 100rel\n"
 	 "Content-Length: 0\n"
 	 "\n"},
 	/* re-INVITE: its To-tag, no Record-Route */
@@ -1965,6 +1973,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5060>\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Content-Length: 0\n"
@@ -1999,6 +2008,7 @@ static const struct golden goldens[] = {
 	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
 	 "Call-ID: call-1@example.com\n"
 	 "CSeq: 7 INVITE\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "contact: <sip:x@example.net>\n"
@@ -2083,7 +2093,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: call-1@example.com\n"
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Unsupported: 100rel, timer\n"
+	 "Unsupported: timer\n"
 	 "Content-Length: 0\n"
 	 "\n"},
 	{.scode = 420, .from = "Require: 100rel, timer\n", .to = "",
@@ -2099,7 +2109,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: call-1@example.com\n"
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Unsupported: 100rel\n"
+	 "Unsupported: sec-agree\n"
 	 "Content-Length: 0\n"
 	 "\n"},
 	{.scode = 401, .resp =
@@ -2168,6 +2178,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5061;transport=tls>\n"
+	 "Supported: 100rel\n"
 	 "Content-Length: 0\n"
 	 "\n"},
 	/* Via: rport, received, maddr (RFC 3261 18.2.2, RFC 3581) */
@@ -2182,6 +2193,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2198,6 +2210,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2214,6 +2227,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2230,6 +2244,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2246,6 +2261,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2263,6 +2279,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2279,6 +2296,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2295,6 +2313,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2312,6 +2331,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2329,6 +2349,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2346,6 +2367,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2362,6 +2384,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2379,6 +2402,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2395,6 +2419,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2413,6 +2438,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2429,6 +2455,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2445,6 +2472,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: 100rel\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2632,7 +2660,7 @@ static const struct golden sweeps[] = {
 static int check_golden_sweep(void)
 {
 	static const uint16_t unregistered[] = {150, 299, 399, 499, 599, 699};
-	static const char exp[] = "30af120f18ab8d9498838eb249275ccb";
+	static const char exp[] = "4cfc9c896c92a94aafe4a4390f2f26cf";
 	char hex[MD5_STR_SIZE];
 	uint8_t md[MD5_SIZE];
 	struct mbuf *all;

@@ -952,7 +952,11 @@ static int check_err_step(void)
 		{"OPTIONS: {code: 200, cod: 1}\n", 1, 22,
 		 "unknown step key 'cod' (expected code, reason, delay, "
 		 "headers, body, body-file, content-type, sdp, hangup, "
-		 "dialog)"},
+		 "dialog, reliable)"},
+		{"INVITE: {code: 180, reliable: maybe}\n", 1, 31,
+		 "'reliable' must be true or false"},
+		{"INVITE: [{code: 200, reliable: true}]\n", 1, 10,
+		 "'reliable: true' only goes with a 101..199"},
 		{"INVITE: [[100]]\n", 1, 10,
 		 "a step is a status code or a mapping with 'code'"},
 		{"INVITE: [{[a]: 1, code: 200}]\n", 1, 11,
