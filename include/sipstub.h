@@ -209,6 +209,16 @@ void evlog_event(struct evlog *el, const char *event,
 int  json_str_print(struct re_printf *pf, const struct pl *pl);
 
 
+/* Pcap: --pcap, every SIP message as a pcap record */
+
+struct pcap;
+
+int  pcap_alloc(struct pcap **pp, const char *path);
+void pcap_flush(struct pcap *p);
+void pcap_msg(struct pcap *p, enum sip_transp tp, const struct sa *src,
+	      const struct sa *dst, const uint8_t *pkt, size_t len);
+
+
 /* Trace: SIP message tap for --trace, the event log and statistics */
 
 struct trace;
@@ -218,6 +228,7 @@ void trace_msg(struct trace *tr, bool tx, enum sip_transp tp,
 	       const struct sa *src, const struct sa *dst,
 	       const uint8_t *pkt, size_t len);
 int  trace_summary(struct re_printf *pf, const struct trace *tr);
+void trace_set_pcap(struct trace *tr, struct pcap *p);
 
 
 /* Media: SDP offer/answer and the RTP socket of one call */

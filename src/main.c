@@ -26,9 +26,11 @@ static struct sipstub {
 	struct scenario *scn;
 	struct evlog *el;
 	struct uas *uas;
+	struct pcap *pcap;
 	struct listen_spec lsv[LISTEN_MAX];
 	size_t lsc;
 	const char *events;
+	const char *pcap_path;
 	size_t max_size;
 	struct guard_cfg limits;
 	unsigned workers;
@@ -60,6 +62,8 @@ static void usage(FILE *f)
 	"  -e, --events FILE             JSON-lines event log "
 	"('-' for stdout)\n"
 	"  -t, --trace                   print every SIP message to stderr\n"
+	"  -p, --pcap FILE               write every SIP message to a pcap "
+	"file\n"
 	"  -m, --max-size BYTES          larger UDP requests get 513 "
 	"(default 65535)\n"
 	"  -w, --workers N               N processes sharing the ports "
@@ -241,6 +245,12 @@ static int workers_check(void)
 {
 	size_t i;
 
+	/* one capture file, one control port */
+	if (app.workers > 1 && app.pcap_path) {
+		(void)re_fprintf(stderr, "sipstub: --pcap needs one worker\n");
+		return EINVAL;
+	}
+
 	for (i = 0; i < app.lsc && app.workers > 1; i++) {
 		if (!sa_port(&app.lsv[i].laddr)) {
 			(void)re_fprintf(stderr, "sipstub: --workers needs "
@@ -405,6 +415,17 @@ static int run(int argc, char *argv[])
 	if (err)
 		return err;
 
+	if (app.pcap_path) {
+		err = pcap_alloc(&app.pcap, app.pcap_path);
+		if (err) {
+			(void)re_fprintf(stderr, "sipstub: cannot open pcap "
+					 "file '%s': %m\n", app.pcap_path, err);
+			return err;
+		}
+
+		trace_set_pcap(uas_trace(app.uas), app.pcap);
+	}
+
 	uas_set_max_size(app.uas, app.max_size);
 	uas_set_workers(app.uas, app.workers);
 
@@ -447,6 +468,7 @@ int main(int argc, char *argv[])
 		{"check",   no_argument,       NULL, 'c'},
 		{"events",  required_argument, NULL, 'e'},
 		{"trace",   no_argument,       NULL, 't'},
+		{"pcap",    required_argument, NULL, 'p'},
 		{"max-size", required_argument, NULL, 'm'},
 		{"workers", required_argument, NULL, 'w'},
 		{"limit",   required_argument, NULL, 'L'},
@@ -459,7 +481,7 @@ int main(int argc, char *argv[])
 
 	app.limits = guard_defaults;
 
-	while ((c = getopt_long(argc, argv, "l:ce:tm:w:L:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:ce:tp:m:w:L:hV", opts, NULL)) != -1) {
 
 		switch (c) {
 
@@ -478,6 +500,10 @@ int main(int argc, char *argv[])
 
 		case 't':
 			app.trace = true;
+			break;
+
+		case 'p':
+			app.pcap_path = optarg;
 			break;
 
 		case 'm':
@@ -543,8 +569,9 @@ int main(int argc, char *argv[])
 	else
 		err = run(argc - optind, argv + optind);
 
-	app.uas = mem_deref(app.uas);
-	app.el  = mem_deref(app.el);
+	app.uas  = mem_deref(app.uas);
+	app.pcap = mem_deref(app.pcap);
+	app.el   = mem_deref(app.el);
 	app.scn = mem_deref(app.scn);
 
 	if (app.sigfd >= 0) {

@@ -1,5 +1,5 @@
 /**
- * @file trace.c  SIP message tap: --trace output, event log, statistics
+ * @file trace.c  SIP message tap: --trace, event log, pcap, statistics
  *
  * libre calls the trace handler for every message the stack sends or
  * receives, retransmissions included.
@@ -21,6 +21,7 @@ struct metcount {
 
 struct trace {
 	struct evlog *el;
+	struct pcap *pcap;
 	bool print;
 	struct metcount met[METHODS_MAX];   /* requests received */
 	uint32_t metc;
@@ -34,6 +35,7 @@ static void trace_destructor(void *arg)
 	struct trace *tr = arg;
 
 	mem_deref(tr->el);
+	mem_deref(tr->pcap);
 }
 
 
@@ -148,6 +150,25 @@ void trace_msg(struct trace *tr, bool tx, enum sip_transp tp,
 	}
 
 	evlog_sip(tr->el, tx, tp, src, dst, pkt, len);
+
+	if (tr->pcap)
+		pcap_msg(tr->pcap, tp, src, dst, pkt, len);
+}
+
+
+/**
+ * Write every message to a capture as well
+ *
+ * @param tr Trace
+ * @param p  Capture (referenced), or NULL
+ */
+void trace_set_pcap(struct trace *tr, struct pcap *p)
+{
+	if (!tr)
+		return;
+
+	mem_deref(tr->pcap);
+	tr->pcap = mem_ref(p);
 }
 
 
