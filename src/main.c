@@ -27,6 +27,9 @@ static struct sipstub {
 	struct evlog *el;
 	struct uas *uas;
 	struct pcap *pcap;
+	struct ctrl *ctrl;
+	struct sa ctrl_addr;
+	bool ctrl_on;
 	struct listen_spec lsv[LISTEN_MAX];
 	size_t lsc;
 	const char *events;
@@ -64,6 +67,9 @@ static void usage(FILE *f)
 	"  -t, --trace                   print every SIP message to stderr\n"
 	"  -p, --pcap FILE               write every SIP message to a pcap "
 	"file\n"
+	"  -C, --control [ADDR:]PORT     HTTP control API and call-ladder "
+	"page\n"
+	"                                (ADDR default 127.0.0.1)\n"
 	"  -m, --max-size BYTES          larger UDP requests get 513 "
 	"(default 65535)\n"
 	"  -w, --workers N               N processes sharing the ports "
@@ -246,8 +252,9 @@ static int workers_check(void)
 	size_t i;
 
 	/* one capture file, one control port */
-	if (app.workers > 1 && app.pcap_path) {
-		(void)re_fprintf(stderr, "sipstub: --pcap needs one worker\n");
+	if (app.workers > 1 && (app.pcap_path || app.ctrl_on)) {
+		(void)re_fprintf(stderr, "sipstub: --pcap and --control need "
+				 "one worker\n");
 		return EINVAL;
 	}
 
@@ -399,7 +406,8 @@ static int run(int argc, char *argv[])
 		return err;
 	}
 
-	if (app.events) {
+	/* --control streams the event log, even without a file */
+	if (app.events || app.ctrl_on) {
 		err = evlog_alloc(&app.el, app.events);
 		if (err) {
 			(void)re_fprintf(stderr, "sipstub: cannot open event "
@@ -444,10 +452,26 @@ static int run(int argc, char *argv[])
 	if (err)
 		return err;
 
+	if (app.ctrl_on) {
+		err = ctrl_alloc(&app.ctrl, &app.ctrl_addr, app.uas, app.el);
+		if (err) {
+			(void)re_fprintf(stderr, "sipstub: cannot listen on "
+					 "control %J: %m\n", &app.ctrl_addr,
+					 err);
+			return err;
+		}
+
+		evlog_event(app.el, "control", NULL, ",\"addr\":\"%J\"",
+			    &app.ctrl_addr);
+	}
+
 	evlog_event(app.el, "start", NULL, ",\"version\":\"%s\","
 		    "\"rules\":%u,\"workers\":%u", SIPSTUB_VERSION,
 		    scenario_rule_count(app.scn), app.workers);
 	evlog_flush(app.el);
+
+	/* the UAS holds it, until POST /scenario replaces it */
+	app.scn = mem_deref(app.scn);
 
 	/* a signal during start-up (the UDP probe loops) stops us here */
 	if (!app.stop)
@@ -469,6 +493,7 @@ int main(int argc, char *argv[])
 		{"events",  required_argument, NULL, 'e'},
 		{"trace",   no_argument,       NULL, 't'},
 		{"pcap",    required_argument, NULL, 'p'},
+		{"control", required_argument, NULL, 'C'},
 		{"max-size", required_argument, NULL, 'm'},
 		{"workers", required_argument, NULL, 'w'},
 		{"limit",   required_argument, NULL, 'L'},
@@ -481,7 +506,7 @@ int main(int argc, char *argv[])
 
 	app.limits = guard_defaults;
 
-	while ((c = getopt_long(argc, argv, "l:ce:tp:m:w:L:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:ce:tp:C:m:w:L:hV", opts, NULL)) != -1) {
 
 		switch (c) {
 
@@ -504,6 +529,16 @@ int main(int argc, char *argv[])
 
 		case 'p':
 			app.pcap_path = optarg;
+			break;
+
+		case 'C':
+			if (ctrl_addr_parse(&app.ctrl_addr, optarg)) {
+				(void)re_fprintf(stderr, "sipstub: bad --control "
+						 "'%s' (expected PORT or "
+						 "ADDR:PORT)\n", optarg);
+				return 2;
+			}
+			app.ctrl_on = true;
 			break;
 
 		case 'm':
@@ -569,6 +604,7 @@ int main(int argc, char *argv[])
 	else
 		err = run(argc - optind, argv + optind);
 
+	app.ctrl = mem_deref(app.ctrl);
 	app.uas  = mem_deref(app.uas);
 	app.pcap = mem_deref(app.pcap);
 	app.el   = mem_deref(app.el);

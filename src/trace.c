@@ -210,3 +210,60 @@ int trace_summary(struct re_printf *pf, const struct trace *tr)
 
 	return err;
 }
+
+
+/**
+ * Print the counters as JSON: requests received by method, responses
+ * sent by code
+ */
+int trace_stats_print(struct re_printf *pf, const struct trace *tr)
+{
+	uint32_t i, n = 0, nreq = 0, nresp = 0;
+	int err = 0;
+
+	if (!tr)
+		return 0;
+
+	err |= re_hprintf(pf, "{\"requests\":{");
+	for (i = 0; i < tr->metc; i++) {
+		struct pl met;
+
+		pl_set_str(&met, tr->met[i].name);
+		err |= re_hprintf(pf, "%s%H:%u", i ? "," : "",
+				  json_str_print, &met, tr->met[i].n);
+		nreq += tr->met[i].n;
+	}
+	if (tr->met_other)
+		err |= re_hprintf(pf, "%s\"other\":%u", tr->metc ? "," : "",
+				  tr->met_other);
+	nreq += tr->met_other;
+
+	err |= re_hprintf(pf, "},\"responses\":{");
+	for (i = 0; i < ARRAY_SIZE(tr->scode); i++) {
+		if (!tr->scode[i])
+			continue;
+		err |= re_hprintf(pf, "%s\"%u\":%u", n++ ? "," : "", i,
+				  tr->scode[i]);
+		nresp += tr->scode[i];
+	}
+
+	err |= re_hprintf(pf, "},\"requests_total\":%u,"
+			  "\"responses_total\":%u}", nreq, nresp);
+
+	return err;
+}
+
+
+/**
+ * Zero the counters
+ */
+void trace_reset(struct trace *tr)
+{
+	if (!tr)
+		return;
+
+	memset(tr->met, 0, sizeof(tr->met));
+	tr->metc = 0;
+	tr->met_other = 0;
+	memset(tr->scode, 0, sizeof(tr->scode));
+}
