@@ -172,19 +172,20 @@ static void reset_handler(struct ctrl *c, struct http_conn *conn,
 }
 
 
-/* ?from=N: from event N; Last-Event-ID: N: after event N (SSE) */
+/* Last-Event-ID: N (an EventSource reconnecting): after event N;
+ * ?from=N: from event N; neither: new events only */
 static uint64_t events_from(const struct http_msg *msg)
 {
 	const struct http_hdr *hdr;
 	struct pl num;
 
-	if (!re_regex(msg->prm.p, msg->prm.l, "[?&]1from=[0-9]+", NULL,
-		      &num))
-		return pl_u64(&num) ? pl_u64(&num) : 1;
-
 	hdr = http_msg_xhdr(msg, "Last-Event-ID");
 	if (hdr && !re_regex(hdr->val.p, hdr->val.l, "[0-9]+", &num))
 		return pl_u64(&num) + 1;
+
+	if (!re_regex(msg->prm.p, msg->prm.l, "[?&]1from=[0-9]+", NULL,
+		      &num))
+		return pl_u64(&num) ? pl_u64(&num) : 1;
 
 	return 0;
 }
