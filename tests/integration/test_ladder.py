@@ -12,7 +12,9 @@ import tempfile
 import time
 import unittest
 
-from harness import SipstubTestCase, free_port, run_sipp
+from harness import (SipstubTestCase, UdpClient, free_port, recv_until,
+                     request, response_to, run_sipp, sdp_offer, status,
+                     to_tag)
 
 try:
     from selenium import webdriver
@@ -108,9 +110,34 @@ class Ladder(SipstubTestCase):
         self.assertIn("received TCP",
                       d.find_element(By.ID, "msgtitle").text)
 
+        self.retransmission(d)
+
         shot = os.environ.get("SCREENSHOT")
         if shot:
             d.save_screenshot(shot)
+
+    def retransmission(self, d):
+        """A 2xx left without ACK is sent again: that arrow is marked."""
+        c = UdpClient()
+        try:
+            inv = request("INVITE", "sip:alice@127.0.0.1", c.port,
+                          callid="rtx-ladder@127.0.0.1", body=sdp_offer())
+            c.send(inv, ("127.0.0.1", self.stub.port))
+            msgs, ok = recv_until(c, lambda m: status(m) == 200, 10)
+            self.assertIsNotNone(ok, msgs)
+            again, _ = recv_until(c, lambda m: status(m) == 200, 10)
+            self.assertEqual(status(again[-1]), 200)
+            got = self.wait_arrows("rtx-ladder@127.0.0.1", 5)
+            self.assertEqual([a[0] for a in got[:5]],
+                             ["INVITE", "100", "180", "200", "200"])
+            self.assertEqual([a[2] for a in got[:5]],
+                             ["0", "0", "0", "0", "1"])
+            ack = request("ACK", "sip:alice@127.0.0.1", c.port,
+                          callid="rtx-ladder@127.0.0.1",
+                          to_tag=to_tag(ok))
+            c.send(ack, ("127.0.0.1", self.stub.port))
+        finally:
+            c.close()
 
 
 if __name__ == "__main__":
