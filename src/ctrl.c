@@ -308,6 +308,56 @@ static void scenario_handler(struct ctrl *c, struct http_conn *conn,
 }
 
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+
+	return -1;
+}
+
+
+/* RFC 3986 2.1: a path segment's percent-encoding undone (a raw '@'
+ * and the like pass as they are) */
+static int pct_decode(char **strp, const struct pl *pl)
+{
+	char *s;
+	size_t i, n = 0;
+
+	s = mem_alloc(pl->l + 1, NULL);
+	if (!s)
+		return ENOMEM;
+
+	for (i = 0; i < pl->l; i++) {
+		int hi, lo;
+
+		if (pl->p[i] != '%') {
+			s[n++] = pl->p[i];
+			continue;
+		}
+
+		hi = i + 2 < pl->l ? hexval(pl->p[i + 1]) : -1;
+		lo = i + 2 < pl->l ? hexval(pl->p[i + 2]) : -1;
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+			mem_deref(s);
+			return EBADMSG;
+		}
+
+		s[n++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+
+	s[n] = '\0';
+	*strp = s;
+
+	return 0;
+}
+
+
 static void bye_handler(struct ctrl *c, struct http_conn *conn,
 			const struct http_msg *msg, const struct pl *id)
 {
@@ -321,10 +371,15 @@ static void bye_handler(struct ctrl *c, struct http_conn *conn,
 
 	mem_deref(od);
 
-	err = re_sdprintf(&cid, "%H", uri_param_unescape, id);
-	if (err) {
+	err = pct_decode(&cid, id);
+	if (err == ENOMEM) {
 		reply_error(conn, 500, "Internal Server Error",
 			    "out of memory");
+		return;
+	}
+	if (err) {
+		reply_error(conn, 400, "Bad Request",
+			    "bad percent-encoding in the Call-ID");
 		return;
 	}
 
@@ -457,6 +512,7 @@ int ctrl_alloc(struct ctrl **cp, const struct sa *laddr, struct uas *uas,
 	       struct evlog *el)
 {
 	struct ctrl *c;
+	struct sa bound;
 	int err;
 
 	if (!cp || !laddr || !uas || !el)
@@ -476,6 +532,13 @@ int ctrl_alloc(struct ctrl **cp, const struct sa *laddr, struct uas *uas,
 	err = http_listen(&c->hs, laddr, req_handler, c);
 	if (err)
 		goto out;
+
+	/* with port 0 this tells the port */
+	err = tcp_sock_local_get(http_sock_tcp(c->hs), &bound);
+	if (err)
+		goto out;
+
+	evlog_event(el, "control", NULL, ",\"addr\":\"%J\"", &bound);
 
  out:
 	if (err)

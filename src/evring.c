@@ -38,11 +38,12 @@ struct evring {
 	uint64_t next;                /* seq of the next line */
 	size_t bytes;
 	struct list streams;
+	struct list dropped;          /* sending their last comment */
 	struct tmr tmr;               /* keep-alive, while streams exist */
 };
 
 struct sse {
-	struct le le;                 /* in evring streams, until dropped */
+	struct le le;                 /* in evring streams or dropped */
 	struct evring *ring;
 	struct tcp_conn *tc;
 	struct tmr tmr;               /* drop: close after DROP_WAIT_MS */
@@ -62,6 +63,7 @@ static void evring_destructor(void *arg)
 	evlog_set_tap(r->el, NULL, NULL);
 	tmr_cancel(&r->tmr);
 	list_flush(&r->streams);
+	list_flush(&r->dropped);
 
 	for (seq = r->first; seq < r->next; ++seq)
 		mem_deref(r->rec[seq % RING_MAX]);
@@ -233,6 +235,7 @@ static void drop_timeout(void *arg)
 static void drop(struct sse *s, uint64_t lost)
 {
 	list_unlink(&s->le);
+	list_append(&s->ring->dropped, &s->le, s);
 
 	if (comment_send(s, ": dropped: too slow, events from %llu are "
 			 "gone\n\n", (unsigned long long)lost)) {

@@ -427,7 +427,8 @@ static int run(int argc, char *argv[])
 		err = pcap_alloc(&app.pcap, app.pcap_path);
 		if (err) {
 			(void)re_fprintf(stderr, "sipstub: cannot open pcap "
-					 "file '%s': %m\n", app.pcap_path, err);
+					 "file '%s': %m\n", app.pcap_path,
+					 err);
 			return err;
 		}
 
@@ -460,9 +461,6 @@ static int run(int argc, char *argv[])
 					 err);
 			return err;
 		}
-
-		evlog_event(app.el, "control", NULL, ",\"addr\":\"%J\"",
-			    &app.ctrl_addr);
 	}
 
 	evlog_event(app.el, "start", NULL, ",\"version\":\"%s\","
@@ -533,9 +531,10 @@ int main(int argc, char *argv[])
 
 		case 'C':
 			if (ctrl_addr_parse(&app.ctrl_addr, optarg)) {
-				(void)re_fprintf(stderr, "sipstub: bad --control "
-						 "'%s' (expected PORT or "
-						 "ADDR:PORT)\n", optarg);
+				(void)re_fprintf(stderr, "sipstub: bad "
+						 "--control '%s' (expected "
+						 "PORT or ADDR:PORT)\n",
+						 optarg);
 				return 2;
 			}
 			app.ctrl_on = true;

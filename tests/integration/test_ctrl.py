@@ -160,6 +160,11 @@ class Ctrl(SipstubTestCase):
         self.assertEqual(body["error"],
                          "no confirmed call with that Call-ID")
 
+        for bad in ("%zz", "x%4", "%00"):
+            code, _, body = api(self.cport, "POST", "/calls/%s/bye" % bad)
+            self.assertEqual((code, body["error"]),
+                             (400, "bad percent-encoding in the Call-ID"))
+
         code, _, body = api(self.cport, "POST", "/calls/x/bye", "[1,",
                              {"Content-Type": "application/json"})
         self.assertEqual((code, body["error"]), (400, "body is not JSON"))
@@ -350,8 +355,10 @@ class Ctrl(SipstubTestCase):
                              e.get("method") == "BYE")
         hang = self.stub.wait_event(lambda e: e.get("event") == "hangup")
         self.assertEqual(hang["message"], "control API")
-        # the call is gone now
-        code, _, _ = api(self.cport, "POST", "/calls/%s/bye" % cid)
+        # the call is gone now (a raw '@' in the path is fine too)
+        self.assertIn("@", ack["call_id"])
+        code, _, _ = api(self.cport, "POST",
+                         "/calls/%s/bye" % ack["call_id"])
         self.assertEqual(code, 404)
 
 
