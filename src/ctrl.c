@@ -198,13 +198,10 @@ static void events_handler(struct ctrl *c, struct http_conn *conn,
 	(void)id;
 
 	err = evring_stream(c->ring, http_conn_tcp(conn), events_from(msg));
-	if (err) {
-		reply_error(conn, 500, "Internal Server Error",
-			    "cannot start the event stream");
-		return;
-	}
+	if (err)
+		DEBUG_NOTICE("event stream: %m\n", err);
 
-	/* the stream has the TCP connection now */
+	/* the stream has the TCP connection now, or it failed */
 	http_conn_close(conn);
 }
 

@@ -195,7 +195,7 @@ int evring_alloc(struct evring **rp, struct evlog *el)
 
 
 /* A comment line or two, ": ...\n\n" */
-static int comment_send(struct sse *s, const char *fmt, ...)
+static int comment_send(struct tcp_conn *tc, const char *fmt, ...)
 {
 	struct mbuf *mb = mbuf_alloc(128);
 	va_list ap;
@@ -210,7 +210,7 @@ static int comment_send(struct sse *s, const char *fmt, ...)
 
 	if (!err) {
 		mb->pos = 0;
-		err = tcp_send(s->tc, mb);
+		err = tcp_send(tc, mb);
 	}
 
 	mem_deref(mb);
@@ -237,7 +237,7 @@ static void drop(struct sse *s, uint64_t lost)
 	list_unlink(&s->le);
 	list_append(&s->ring->dropped, &s->le, s);
 
-	if (comment_send(s, ": dropped: too slow, events from %llu are "
+	if (comment_send(s->tc, ": dropped: too slow, events from %llu are "
 			 "gone\n\n", (unsigned long long)lost)) {
 		mem_deref(s);
 		return;
@@ -301,7 +301,7 @@ static void keepalive_handler(void *arg)
 		struct sse *s = le->data;
 
 		le = le->next;
-		if (comment_send(s, ":\n\n"))
+		if (comment_send(s->tc, ":\n\n"))
 			mem_deref(s);
 	}
 
@@ -343,6 +343,16 @@ int evring_stream(struct evring *r, struct tcp_conn *tc, uint64_t from)
 	if (!r || !tc)
 		return EINVAL;
 
+	err = comment_send(tc, "HTTP/1.1 200 OK\r\n"
+			   "Content-Type: text/event-stream\r\n"
+			   "Cache-Control: no-cache\r\n"
+			   "\r\n"
+			   ": sipstub events %llu..%llu kept\n\n",
+			   (unsigned long long)r->first,
+			   (unsigned long long)(r->next - 1));
+	if (err)
+		return err;
+
 	s = mem_zalloc(sizeof(*s), sse_destructor);
 	if (!s)
 		return ENOMEM;
@@ -351,19 +361,6 @@ int evring_stream(struct evring *r, struct tcp_conn *tc, uint64_t from)
 	s->tc = mem_ref(tc);
 	s->next = from ? from : r->next;
 	tcp_set_handlers(tc, NULL, recv_handler, close_handler, s);
-
-	err = comment_send(s, "HTTP/1.1 200 OK\r\n"
-			   "Content-Type: text/event-stream\r\n"
-			   "Cache-Control: no-cache\r\n"
-			   "Access-Control-Allow-Origin: *\r\n"
-			   "\r\n"
-			   ": sipstub events %llu..%llu kept\n\n",
-			   (unsigned long long)r->first,
-			   (unsigned long long)(r->next - 1));
-	if (err) {
-		mem_deref(s);
-		return err;
-	}
 
 	if (s->next > r->next)
 		s->next = r->next;

@@ -371,6 +371,13 @@ class CtrlOptions(unittest.TestCase):
                                stderr=subprocess.PIPE, timeout=10)
             self.assertEqual(p.returncode, 2, bad)
             self.assertIn(b"bad --control", p.stderr)
+        port = free_port()
+        for opt in (["--control", str(port)], ["--pcap", "/dev/null"]):
+            p = subprocess.run([SIPSTUB, "--workers", "2", "-l",
+                                "udp:127.0.0.1:%d" % port] + opt,
+                               stderr=subprocess.PIPE, timeout=10)
+            self.assertEqual(p.returncode, 2)
+            self.assertIn(b"need one worker", p.stderr)
 
 
 if __name__ == "__main__":
