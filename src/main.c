@@ -504,7 +504,8 @@ int main(int argc, char *argv[])
 
 	app.limits = guard_defaults;
 
-	while ((c = getopt_long(argc, argv, "l:ce:tp:C:m:w:L:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:ce:tp:C:m:w:L:hV", opts,
+				NULL)) != -1) {
 
 		switch (c) {
 
