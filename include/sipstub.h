@@ -225,7 +225,12 @@ void scan_from_msg(struct scan *f, const struct sip_msg *msg);
 
 struct evlog;
 
+/** A line as written (ending in a newline), with its SIP message if any */
+typedef void (evlog_tap_h)(const char *line, size_t len,
+			   const uint8_t *pkt, size_t pktlen, void *arg);
+
 int  evlog_alloc(struct evlog **elp, const char *path);
+void evlog_set_tap(struct evlog *el, evlog_tap_h *h, void *arg);
 void evlog_flush(struct evlog *el);
 void evlog_set_worker(struct evlog *el, unsigned idx);
 void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
@@ -234,6 +239,32 @@ void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
 void evlog_event(struct evlog *el, const char *event,
 		 const struct sip_msg *msg, const char *fmt, ...);
 int  json_str_print(struct re_printf *pf, const struct pl *pl);
+
+
+/* Pcap: --pcap, every SIP message as a pcap record */
+
+struct pcap;
+
+int  pcap_alloc(struct pcap **pp, const char *path);
+void pcap_flush(struct pcap *p);
+void pcap_msg(struct pcap *p, enum sip_transp tp, const struct sa *src,
+	      const struct sa *dst, const uint8_t *pkt, size_t len);
+
+
+/* Ctrl: --control, the HTTP control API and the call-ladder page */
+
+struct ctrl;
+struct evring;
+
+int  ctrl_alloc(struct ctrl **cp, const struct sa *laddr, struct uas *uas,
+		struct evlog *el);
+int  ctrl_addr_parse(struct sa *sa, const char *spec);
+int  evring_alloc(struct evring **rp, struct evlog *el);
+int  evring_stream(struct evring *r, struct tcp_conn *tc, uint64_t from);
+uint64_t evring_next(const struct evring *r);
+
+extern const char ladder_html[];
+extern const size_t ladder_html_len;
 
 
 /* Trace: SIP message tap for --trace, the event log and statistics */
@@ -245,6 +276,9 @@ void trace_msg(struct trace *tr, bool tx, enum sip_transp tp,
 	       const struct sa *src, const struct sa *dst,
 	       const uint8_t *pkt, size_t len);
 int  trace_summary(struct re_printf *pf, const struct trace *tr);
+void trace_set_pcap(struct trace *tr, struct pcap *p);
+int  trace_stats_print(struct re_printf *pf, const struct trace *tr);
+void trace_reset(struct trace *tr);
 
 
 /* Media: SDP offer/answer and the RTP socket of one call */
@@ -282,6 +316,8 @@ void dialog_response_sent(struct dialog *dlg, const struct sip_msg *req,
 struct media *dialog_media(struct dialog *dlg);
 struct sip_dialog *dialog_sdlg(struct dialog *dlg);
 void dialog_terminate(struct dialog *dlg);
+int  dialog_hangup_callid(struct uas *uas, const struct pl *callid,
+			  const char *why);
 
 
 /* Rawrx: UDP datagrams libre's parser rejects */
@@ -336,6 +372,8 @@ void uas_count(struct uas *uas, bool dialog, int delta);
 int  uas_listen(struct uas *uas, enum sip_transp tp, const struct sa *laddr,
 		struct sa *bound);
 struct sip *uas_sip(const struct uas *uas);
+struct scenario *uas_scenario(const struct uas *uas);
+void uas_set_scenario(struct uas *uas, struct scenario *scn);
 struct stranss *uas_stranss(const struct uas *uas);
 struct hash *uas_dialogs(const struct uas *uas);
 struct hash *uas_early(const struct uas *uas);

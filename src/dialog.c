@@ -594,3 +594,49 @@ void dialog_terminate(struct dialog *d)
 
 	mem_deref(d);
 }
+
+
+static bool callid_cmp_handler(struct le *le, void *arg)
+{
+	const struct dialog *d = le->data;
+	const struct pl callid = callid_pl(d);
+
+	return !pl_cmp(arg, &callid);
+}
+
+
+/**
+ * Hang up a call from outside: BYE in the dialog of a Call-ID
+ *
+ * @param uas    UAS
+ * @param callid Call-ID
+ * @param why    For the hangup event
+ *
+ * @return 0 if the BYE goes, ENOENT if there is no such dialog, EAGAIN
+ *         before the ACK of the 2xx, EALREADY if it is ending already
+ */
+int dialog_hangup_callid(struct uas *uas, const struct pl *callid,
+			 const char *why)
+{
+	struct dialog *d;
+
+	if (!uas || !callid)
+		return EINVAL;
+
+	d = list_ledata(hash_lookup(uas_dialogs(uas), hash_joaat_pl(callid),
+				    callid_cmp_handler, (void *)callid));
+	if (!d)
+		return ENOENT;
+
+	if (d->ending || d->bye)
+		return EALREADY;
+
+	/* RFC 3261 15: not before the ACK (or the end of the 2xx's
+	 * retransmissions, which sends BYE itself) */
+	if (d->rtx)
+		return EAGAIN;
+
+	bye_send(d, why);
+
+	return 0;
+}

@@ -35,7 +35,10 @@ struct evlog {
 	struct tqs *tqs;
 	struct tqent tmr;
 	char worker[24];           /* "\"worker\":N," with --workers */
-	int fd;
+	evlog_tap_h *taph;         /* --control's event ring */
+	void *tap_arg;
+	size_t line;               /* where the current line starts in mb */
+	int fd;                    /* -1: no file, only the tap */
 	bool own_fd;
 	bool chunked;              /* a pipe shared by workers */
 };
@@ -66,7 +69,8 @@ static void flush_handler(void *arg)
  * Open an event log
  *
  * @param elp  Event log, set on success
- * @param path File to append to, or "-" for standard output
+ * @param path File to append to, "-" for standard output, or NULL for
+ *             none (the lines go only to the tap)
  *
  * @return 0 if success, otherwise errorcode
  */
@@ -75,7 +79,7 @@ int evlog_alloc(struct evlog **elp, const char *path)
 	struct evlog *el;
 	int err = 0;
 
-	if (!elp || !path)
+	if (!elp)
 		return EINVAL;
 
 	el = mem_zalloc(sizeof(*el), evlog_destructor);
@@ -95,7 +99,10 @@ int evlog_alloc(struct evlog **elp, const char *path)
 	if (err)
 		goto out;
 
-	if (!strcmp(path, "-")) {
+	if (!path) {
+		el->fd = -1;
+	}
+	else if (!strcmp(path, "-")) {
 		el->fd = STDOUT_FILENO;
 	}
 	else {
@@ -142,6 +149,23 @@ void evlog_set_worker(struct evlog *el, unsigned idx)
 }
 
 
+/**
+ * Hand every line, as it is written, to a handler as well
+ *
+ * @param el  Event log
+ * @param h   Tap handler, NULL for none
+ * @param arg Handler argument
+ */
+void evlog_set_tap(struct evlog *el, evlog_tap_h *h, void *arg)
+{
+	if (!el)
+		return;
+
+	el->taph = h;
+	el->tap_arg = arg;
+}
+
+
 /* the length of the next write: whole lines, up to PIPE_BUF if chunked */
 static size_t chunk_len(const struct evlog *el, const uint8_t *p,
 			size_t left)
@@ -177,6 +201,11 @@ void evlog_flush(struct evlog *el)
 
 	if (!el || !el->mb->end)
 		return;
+
+	if (el->fd < 0) {
+		mbuf_rewind(el->mb);
+		return;
+	}
 
 	p = el->mb->buf;
 	left = el->mb->end;
@@ -277,6 +306,7 @@ static int ts_write(struct evlog *el)
 	int err;
 
 	(void)gettimeofday(&tv, NULL);
+	el->line = el->mb->end;
 
 	if (tv.tv_sec != el->ts_sec || !el->ts_date[0]) {
 		struct tm tm;
@@ -325,11 +355,19 @@ static int addr_field(struct mbuf *mb, const char *key, const struct sa *sa)
 }
 
 
-static void line_end(struct evlog *el)
+/* pkt: the SIP message of a sip line, for the tap */
+static void line_end(struct evlog *el, const uint8_t *pkt, size_t len)
 {
 	(void)mbuf_write_str(el->mb, "}\n");
 
-	if (el->mb->end >= FLUSH_SIZE)
+	if (el->taph) {
+		el->taph((const char *)el->mb->buf + el->line,
+			 el->mb->end - el->line, pkt, len, el->tap_arg);
+	}
+
+	if (el->fd < 0)
+		mbuf_rewind(el->mb);
+	else if (el->mb->end >= FLUSH_SIZE)
 		evlog_flush(el);
 	else if (!tq_isrunning(&el->tmr))
 		(void)tq_start(el->tqs, &el->tmr, FLUSH_MS, flush_handler,
@@ -457,7 +495,7 @@ void evlog_sip(struct evlog *el, bool tx, enum sip_transp tp,
 	if (err)
 		DEBUG_WARNING("sip line: %m\n", err);
 
-	line_end(el);
+	line_end(el, pkt, len);
 }
 
 
@@ -496,5 +534,5 @@ void evlog_event(struct evlog *el, const char *event,
 	if (err)
 		DEBUG_WARNING("event line: %m\n", err);
 
-	line_end(el);
+	line_end(el, NULL, 0);
 }

@@ -27,10 +27,15 @@ static struct sipstub {
 	struct evlog *el;
 	struct uas *uas;
 	struct tls_srv *tls;       /* with a tls: listener */
+	struct pcap *pcap;
+	struct ctrl *ctrl;
+	struct sa ctrl_addr;
+	bool ctrl_on;
 	struct listen_spec lsv[LISTEN_MAX];
 	size_t lsc;
 	const char *events;
 	const char *tls_cert;
+	const char *pcap_path;
 	size_t max_size;
 	struct guard_cfg limits;
 	unsigned workers;
@@ -65,6 +70,11 @@ static void usage(FILE *f)
 	"  -e, --events FILE             JSON-lines event log "
 	"('-' for stdout)\n"
 	"  -t, --trace                   print every SIP message to stderr\n"
+	"  -p, --pcap FILE               write every SIP message to a pcap "
+	"file\n"
+	"  -C, --control [ADDR:]PORT     HTTP control API and call-ladder "
+	"page\n"
+	"                                (ADDR default 127.0.0.1)\n"
 	"  -m, --max-size BYTES          larger UDP requests get 513 "
 	"(default 65535)\n"
 	"  -w, --workers N               N processes sharing the ports "
@@ -278,6 +288,13 @@ static int workers_check(void)
 {
 	size_t i;
 
+	/* one capture file, one control port */
+	if (app.workers > 1 && (app.pcap_path || app.ctrl_on)) {
+		(void)re_fprintf(stderr, "sipstub: --pcap and --control need "
+				 "one worker\n");
+		return EINVAL;
+	}
+
 	for (i = 0; i < app.lsc && app.workers > 1; i++) {
 		if (!sa_port(&app.lsv[i].laddr)) {
 			(void)re_fprintf(stderr, "sipstub: --workers needs "
@@ -459,7 +476,8 @@ static int run(int argc, char *argv[])
 		return err;
 	}
 
-	if (app.events) {
+	/* --control streams the event log, even without a file */
+	if (app.events || app.ctrl_on) {
 		err = evlog_alloc(&app.el, app.events);
 		if (err) {
 			(void)re_fprintf(stderr, "sipstub: cannot open event "
@@ -474,6 +492,18 @@ static int run(int argc, char *argv[])
 	err = uas_alloc(&app.uas, app.scn, app.el, app.trace, &app.limits);
 	if (err)
 		return err;
+
+	if (app.pcap_path) {
+		err = pcap_alloc(&app.pcap, app.pcap_path);
+		if (err) {
+			(void)re_fprintf(stderr, "sipstub: cannot open pcap "
+					 "file '%s': %m\n", app.pcap_path,
+					 err);
+			return err;
+		}
+
+		trace_set_pcap(uas_trace(app.uas), app.pcap);
+	}
 
 	uas_set_max_size(app.uas, app.max_size);
 	uas_set_tls(app.uas, app.tls);
@@ -494,10 +524,23 @@ static int run(int argc, char *argv[])
 	if (err)
 		return err;
 
+	if (app.ctrl_on) {
+		err = ctrl_alloc(&app.ctrl, &app.ctrl_addr, app.uas, app.el);
+		if (err) {
+			(void)re_fprintf(stderr, "sipstub: cannot listen on "
+					 "control %J: %m\n", &app.ctrl_addr,
+					 err);
+			return err;
+		}
+	}
+
 	evlog_event(app.el, "start", NULL, ",\"version\":\"%s\","
 		    "\"rules\":%u,\"workers\":%u", SIPSTUB_VERSION,
 		    scenario_rule_count(app.scn), app.workers);
 	evlog_flush(app.el);
+
+	/* the UAS holds it, until POST /scenario replaces it */
+	app.scn = mem_deref(app.scn);
 
 	/* a signal during start-up (the UDP probe loops) stops us here */
 	if (!app.stop)
@@ -518,6 +561,8 @@ int main(int argc, char *argv[])
 		{"check",   no_argument,       NULL, 'c'},
 		{"events",  required_argument, NULL, 'e'},
 		{"trace",   no_argument,       NULL, 't'},
+		{"pcap",    required_argument, NULL, 'p'},
+		{"control", required_argument, NULL, 'C'},
 		{"max-size", required_argument, NULL, 'm'},
 		{"workers", required_argument, NULL, 'w'},
 		{"limit",   required_argument, NULL, 'L'},
@@ -531,7 +576,8 @@ int main(int argc, char *argv[])
 
 	app.limits = guard_defaults;
 
-	while ((c = getopt_long(argc, argv, "l:ce:tm:w:L:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:ce:tp:C:m:w:L:hV", opts,
+				NULL)) != -1) {
 
 		switch (c) {
 
@@ -550,6 +596,21 @@ int main(int argc, char *argv[])
 
 		case 't':
 			app.trace = true;
+			break;
+
+		case 'p':
+			app.pcap_path = optarg;
+			break;
+
+		case 'C':
+			if (ctrl_addr_parse(&app.ctrl_addr, optarg)) {
+				(void)re_fprintf(stderr, "sipstub: bad "
+						 "--control '%s' (expected "
+						 "PORT or ADDR:PORT)\n",
+						 optarg);
+				return 2;
+			}
+			app.ctrl_on = true;
 			break;
 
 		case 'm':
@@ -624,9 +685,11 @@ int main(int argc, char *argv[])
 	else
 		err = run(argc - optind, argv + optind);
 
-	app.uas = mem_deref(app.uas);
-	app.tls = mem_deref(app.tls);
-	app.el  = mem_deref(app.el);
+	app.ctrl = mem_deref(app.ctrl);
+	app.uas  = mem_deref(app.uas);
+	app.tls  = mem_deref(app.tls);
+	app.pcap = mem_deref(app.pcap);
+	app.el   = mem_deref(app.el);
 	app.scn = mem_deref(app.scn);
 
 	if (app.sigfd >= 0) {

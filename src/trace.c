@@ -1,5 +1,5 @@
 /**
- * @file trace.c  SIP message tap: --trace output, event log, statistics
+ * @file trace.c  SIP message tap: --trace, event log, pcap, statistics
  *
  * libre calls the trace handler for every message the stack sends or
  * receives, retransmissions included.
@@ -21,6 +21,7 @@ struct metcount {
 
 struct trace {
 	struct evlog *el;
+	struct pcap *pcap;
 	bool print;
 	struct metcount met[METHODS_MAX];   /* requests received */
 	uint32_t metc;
@@ -34,6 +35,7 @@ static void trace_destructor(void *arg)
 	struct trace *tr = arg;
 
 	mem_deref(tr->el);
+	mem_deref(tr->pcap);
 }
 
 
@@ -148,6 +150,25 @@ void trace_msg(struct trace *tr, bool tx, enum sip_transp tp,
 	}
 
 	evlog_sip(tr->el, tx, tp, src, dst, pkt, len);
+
+	if (tr->pcap)
+		pcap_msg(tr->pcap, tp, src, dst, pkt, len);
+}
+
+
+/**
+ * Write every message to a capture as well
+ *
+ * @param tr Trace
+ * @param p  Capture (referenced), or NULL
+ */
+void trace_set_pcap(struct trace *tr, struct pcap *p)
+{
+	if (!tr)
+		return;
+
+	mem_deref(tr->pcap);
+	tr->pcap = mem_ref(p);
 }
 
 
@@ -188,4 +209,61 @@ int trace_summary(struct re_printf *pf, const struct trace *tr)
 	err |= re_hprintf(pf, ")");
 
 	return err;
+}
+
+
+/**
+ * Print the counters as JSON: requests received by method, responses
+ * sent by code
+ */
+int trace_stats_print(struct re_printf *pf, const struct trace *tr)
+{
+	uint32_t i, n = 0, nreq = 0, nresp = 0;
+	int err = 0;
+
+	if (!tr)
+		return 0;
+
+	err |= re_hprintf(pf, "{\"requests\":{");
+	for (i = 0; i < tr->metc; i++) {
+		struct pl met;
+
+		pl_set_str(&met, tr->met[i].name);
+		err |= re_hprintf(pf, "%s%H:%u", i ? "," : "",
+				  json_str_print, &met, tr->met[i].n);
+		nreq += tr->met[i].n;
+	}
+	if (tr->met_other)
+		err |= re_hprintf(pf, "%s\"other\":%u", tr->metc ? "," : "",
+				  tr->met_other);
+	nreq += tr->met_other;
+
+	err |= re_hprintf(pf, "},\"responses\":{");
+	for (i = 0; i < ARRAY_SIZE(tr->scode); i++) {
+		if (!tr->scode[i])
+			continue;
+		err |= re_hprintf(pf, "%s\"%u\":%u", n++ ? "," : "", i,
+				  tr->scode[i]);
+		nresp += tr->scode[i];
+	}
+
+	err |= re_hprintf(pf, "},\"requests_total\":%u,"
+			  "\"responses_total\":%u}", nreq, nresp);
+
+	return err;
+}
+
+
+/**
+ * Zero the counters
+ */
+void trace_reset(struct trace *tr)
+{
+	if (!tr)
+		return;
+
+	memset(tr->met, 0, sizeof(tr->met));
+	tr->metc = 0;
+	tr->met_other = 0;
+	memset(tr->scode, 0, sizeof(tr->scode));
 }

@@ -643,6 +643,29 @@ struct sip *uas_sip(const struct uas *uas)
 }
 
 
+struct scenario *uas_scenario(const struct uas *uas)
+{
+	return uas ? uas->scn : NULL;
+}
+
+
+/**
+ * Answer new requests from another scenario; transactions under way
+ * hold a reference to the one they started with
+ *
+ * @param uas UAS
+ * @param scn Scenario (referenced)
+ */
+void uas_set_scenario(struct uas *uas, struct scenario *scn)
+{
+	if (!uas || !scn)
+		return;
+
+	mem_deref(uas->scn);
+	uas->scn = mem_ref(scn);
+}
+
+
 struct stranss *uas_stranss(const struct uas *uas)
 {
 	return uas ? uas->stranss : NULL;

@@ -21,6 +21,7 @@ struct xact {
 	struct sip_msg *msg;      /* the request            */
 	struct strans *st;        /* NULL after the final   */
 	const struct rule *rule;
+	struct scenario *scn;     /* holds rule's scenario */
 	struct dialog *dlg;       /* in-dialog requests     */
 	struct le *next;          /* next step              */
 	struct tqent tmr;
@@ -55,6 +56,7 @@ static void xact_destructor(void *arg)
 	mem_deref(x->sdp);
 	mem_deref(x->media);
 	mem_deref(x->msg);
+	mem_deref(x->scn);
 }
 
 
@@ -462,6 +464,7 @@ int xact_start(struct uas *uas, const struct sip_msg *msg,
 	x->uas    = uas;
 	x->msg    = mem_ref((void *)msg);
 	x->rule   = rule;
+	x->scn    = mem_ref(uas_scenario(uas));
 	x->dlg    = dlg;
 	x->invite = !pl_strcmp(&msg->met, "INVITE");
 	x->next   = list_head(rule_steps(rule));
