@@ -15,6 +15,7 @@
 
 enum {
 	LISTEN_MAX = 32,
+	OPT_TLS_CERT = 256,    /* long options without a letter */
 };
 
 struct listen_spec {
@@ -566,7 +567,7 @@ int main(int argc, char *argv[])
 		{"max-size", required_argument, NULL, 'm'},
 		{"workers", required_argument, NULL, 'w'},
 		{"limit",   required_argument, NULL, 'L'},
-		{"tls-cert", required_argument, NULL, 'C'},
+		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
 		{"help",    no_argument,       NULL, 'h'},
 		{"version", no_argument,       NULL, 'V'},
 		{NULL, 0, NULL, 0}
@@ -634,7 +635,7 @@ int main(int argc, char *argv[])
 			}
 			break;
 
-		case 'C':
+		case OPT_TLS_CERT:
 			app.tls_cert = optarg;
 			break;
 
