@@ -209,7 +209,6 @@ int auth_set(void *arg, const char *key, const char *sub, const char *val,
 	     const char **errp)
 {
 	struct auth *a = arg;
-	uint32_t v;
 
 	if (!a || !key || !val || !errp)
 		return EINVAL;
@@ -270,12 +269,14 @@ int auth_set(void *arg, const char *key, const char *sub, const char *val,
 	}
 
 	if (!strcmp(key, "nonce-ttl")) {
-		if (re_regex(val, strlen(val), "^[0-9]+$") ||
-		    (v = (uint32_t)strtoul(val, NULL, 10)) < 1 || v > 86400) {
+		char *end;
+		unsigned long v = strtoul(val, &end, 10);
+
+		if (*val < '0' || *val > '9' || *end || v < 1 || v > 86400) {
 			*errp = "nonce-ttl is 1..86400 seconds";
 			return EINVAL;
 		}
-		a->ttl = v * 1000;
+		a->ttl = (uint32_t)v * 1000;
 		return 0;
 	}
 
@@ -524,6 +525,7 @@ static int reply_verdict(struct auth *a, struct uas *uas,
 {
 	struct hdrval hv[ALG_MAX];
 	char *vals[ALG_MAX] = {NULL, NULL};
+	struct strans *st = NULL;
 	char nonce[DIGEST_NONCE_LEN + 1];
 	struct list hdrs = LIST_INIT;
 	struct reply r;
@@ -559,18 +561,34 @@ static int reply_verdict(struct auth *a, struct uas *uas,
 	memset(&r, 0, sizeof(r));
 	uas_local_addr(&laddr, msg);
 	r.msg   = msg;
+	r.laddr = &laddr;
+
+	/* RFC 3261 17.2.1: an INVITE gets 100 Trying, as from xact.c */
+	if (!pl_strcmp(&msg->met, "INVITE")) {
+		r.scode = 100;
+		err = reply_send(&st, uas_stranss(uas), &r, NULL);
+		if (err)
+			goto out;
+	}
+
 	r.scode = v->scode;
 	r.hdrs  = &hdrs;
-	r.laddr = &laddr;
 	r.totag = pl_isset(&msg->to.tag) ? 0 : msg->tag | (1ULL << 63);
 
-	err = reply_send(NULL, uas_stranss(uas), &r, NULL);
+	err = reply_send(&st, uas_stranss(uas), &r, NULL);
 
  out:
+	mem_deref(st);
 	for (i = 0; i < ALG_MAX; i++)
 		mem_deref(vals[i]);
 
 	return err;
+}
+
+
+static int code_print(struct re_printf *pf, const struct verdict *v)
+{
+	return v->ok ? 0 : re_hprintf(pf, "%u", v->scode);
 }
 
 
@@ -579,7 +597,7 @@ static int user_print(struct re_printf *pf, const struct digest_cred *c)
 	if (!c || !pl_isset(&c->username))
 		return 0;
 
-	return re_hprintf(pf, ",\"user\":\"%H\"", json_str_print,
+	return re_hprintf(pf, ",\"user\":%H", json_str_print,
 			  &c->username);
 }
 
@@ -632,10 +650,10 @@ bool auth_verify(struct auth *a, struct uas *uas, const struct sip_msg *msg)
 		verdict_set(&v, a->proxy ? 407 : 401, "no credentials",
 			    false);
 
-	evlog_event(uas_evlog(uas), "auth", msg,
-		    ",\"reason\":\"%s\",\"code\":%u,\"realm\":\"%s\"%H%s%s%s",
-		    v.reason, v.ok ? 0 : v.scode, a->realm, user_print, &c,
-		    v.alg ? ",\"algorithm\":\"" : "",
+	evlog_event(uas_evlog(uas), "auth", msg, ",\"reason\":\"%s\"%s%H"
+		    ",\"realm\":\"%s\"%H%s%s%s", v.reason,
+		    v.ok ? "" : ",\"code\":", code_print, &v, a->realm,
+		    user_print, &c, v.alg ? ",\"algorithm\":\"" : "",
 		    v.alg ? alg_names[alg] : "", v.alg ? "\"" : "");
 
 	if (v.ok)

@@ -320,28 +320,18 @@ static uint32_t binding_left(const struct binding *b)
 }
 
 
-static int str_field_print(struct re_printf *pf, const char *name,
-			   const char *val)
-{
-	struct pl pl;
-
-	pl_set_str(&pl, val);
-
-	return re_hprintf(pf, ",\"%s\":\"%H\"", name, json_str_print, &pl);
-}
-
-
 static void binding_event(const struct binding *b, const char *action,
 			  const struct sip_msg *msg, uint32_t expires)
 {
-	struct registrar *reg = b->aor->reg;
-	char buf[1024];
+	struct pl aor, uri;
 
-	(void)re_snprintf(buf, sizeof(buf), "%H%H", str_field_print, "aor",
-			  b->aor->name, str_field_print, "contact", b->uri);
+	pl_set_str(&aor, b->aor->name);
+	pl_set_str(&uri, b->uri);
 
-	evlog_event(reg->el, "register", msg, ",\"action\":\"%s\"%s"
-		    ",\"expires\":%u", action, buf, expires);
+	evlog_event(b->aor->reg->el, "register", msg, ",\"action\":\"%s\""
+		    ",\"aor\":%H,\"contact\":%H,\"expires\":%u",
+		    action, json_str_print, &aor, json_str_print, &uri,
+		    expires);
 }
 
 
@@ -804,13 +794,15 @@ static void respond(struct rreq *rq, struct uas *uas)
 		err = ok_hdrs(&hdrs, rq);
 
 	if (rq->scode) {
-		char buf[512];
+		struct pl aor = PL_INIT;
 
-		(void)re_snprintf(buf, sizeof(buf), "%H", str_field_print,
-				  "aor", rq->aorname ? rq->aorname : "");
+		if (rq->aorname)
+			pl_set_str(&aor, rq->aorname);
+
 		evlog_event(rq->cfg->reg->el, "register", msg,
-			    ",\"action\":\"rejected\",\"code\":%u%s",
-			    rq->scode, buf);
+			    ",\"action\":\"rejected\",\"code\":%u"
+			    ",\"aor\":%H", rq->scode, json_str_print,
+			    &aor);
 	}
 
 	memset(&r, 0, sizeof(r));
