@@ -529,13 +529,24 @@ static bool out_of_order(const struct rreq *rq, const struct binding *b)
 static bool first_hop_ok(const struct sip_msg *msg)
 {
 	const struct sip_hdr *path = sip_msg_hdr(msg, SIP_HDR_PATH);
-	struct pl ob;
+	const struct pl *v;
+	size_t i;
 
 	if (sip_msg_hdr_count(msg, SIP_HDR_VIA) <= 1)
 		return true;
 
-	return path && !re_regex(path->val.p, path->val.l, ";[ \t]*ob[;> ]",
-				 &ob);
+	if (!path)
+		return false;
+
+	/* the "ob" URI parameter: ";ob" then ';' or '>' */
+	v = &path->val;
+	for (i = 0; i + 4 <= v->l; i++) {
+		if (!memcmp(v->p + i, ";ob", 3) &&
+		    (v->p[i + 3] == ';' || v->p[i + 3] == '>'))
+			return true;
+	}
+
+	return false;
 }
 
 
