@@ -255,8 +255,8 @@ class ShippedRegistrar(RegCase):
         r = self.register(p, "alice", [contact],
                           extra=["Expires: %d" % expires], expect=401)
         ch = [parse_challenge(v) for v in header(r, "WWW-Authenticate")]
-        self.assertEqual([c["algorithm"] for c in ch], ["SHA-256", "MD5"])
-        cred = credentials(ch[0], "REGISTER", "sip:%s" % self.stub.addr,
+        self.assertEqual([c["algorithm"] for c in ch], ["MD5", "SHA-256"])
+        cred = credentials(ch[1], "REGISTER", "sip:%s" % self.stub.addr,
                            "alice", password)
         return self.register(p, "alice", [contact],
                              extra=["Expires: %d" % expires, cred])
@@ -320,6 +320,41 @@ class Clients(RegCase):
                 if e.get("event") == "auth"]
         self.assertIn("ok", auth)
         self.assertEqual(auth[-1], "wrong password")
+
+
+@unittest.skipIf(BARESIP is None, "baresip is not installed")
+class Baresip(RegCase):
+    """baresip registers with a password, and unregisters when it quits
+    (MD5 only: libre 1.1.0 gives up on a SHA-256 challenge)."""
+    yaml = MD5_AUTH.replace("sipstub.test", "sipstub")
+
+    def run_baresip(self, password):
+        from test_baresip import CONFIG, tone
+        d = os.path.join(self.tmp, "baresip-" + password)
+        os.mkdir(d)
+        with open(os.path.join(d, "config"), "w") as f:
+            f.write(CONFIG % {"dir": d})
+        with open(os.path.join(d, "accounts"), "w") as f:
+            f.write("<sip:alice@%s>;auth_pass=%s;regint=120\n" %
+                    (self.stub.addr, password))
+        tone(os.path.join(d, "in.wav"), seconds=1)
+        tone(os.path.join(d, "alert.wav"), seconds=1)
+        p = subprocess.run([BARESIP, "-f", d, "-t", "3"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, timeout=40)
+        return p.stdout.decode(errors="replace")
+
+    def test_register_and_unregister(self):
+        out = self.run_baresip("secret")
+        ev = self.reg_events(2)
+        self.assertEqual([x[0] for x in ev], ["added", "removed"], out)
+        self.assertRegex(ev[0][1], r"^sip:alice-[^@]+@127\.0\.0\.1:\d+$")
+        out = self.run_baresip("guess")
+        self.assertIn("403 Forbidden", out)
+        auth = [e["reason"] for e in self.stub.events()
+                if e.get("event") == "auth"]
+        self.assertEqual(auth[-1], "wrong password")
+        self.assertEqual(len(self.reg_events(2)), 2)
 
 
 if __name__ == "__main__":
