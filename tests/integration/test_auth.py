@@ -13,8 +13,8 @@ import unittest
 
 from digest_client import credentials, parse_challenge
 from harness import run_sipp
-from scn_helpers import (PeerCase, header, scenario_path, sip_request,
-                         status, transact)
+from scn_helpers import (PeerCase, header, run_cli, scenario_path,
+                         sip_request, status, transact)
 
 SIPSAK = shutil.which("sipsak")
 
@@ -440,6 +440,51 @@ class DialACode(AuthCase):
         self.assertEqual([status(m) for m in r], [100, 180, 200], r)
         ev = self.auth_events(2)
         self.assertEqual((ev[1]["reason"], ev[1]["user"]), ("ok", "anyone"))
+
+
+class Check(unittest.TestCase):
+    """sipstub --check reports bad auth and registrar keys."""
+
+    def test_bad_keys(self):
+        bad = {
+            "auth: {realm: r}": "auth needs accounts",
+            "auth: {accounts: {a: b}}": "auth needs a realm",
+            "auth: {realm: r, accounts: {a: b}, algorithms: [SHA-1]}":
+                "algorithms are MD5 and SHA-256",
+            "auth: {realm: r, accounts: {a: b}, type: both}":
+                "type is www (401) or proxy (407)",
+            "auth: {realm: r, accounts: {a: b}, nonce-ttl: 0}":
+                "nonce-ttl is 1..86400 seconds",
+            "auth: {realm: r, accounts: {a: b}, misbehave: lie}":
+                "misbehave is one of",
+            "auth: {realm: r, accounts: {a: b}, colour: red}":
+                "unknown auth key",
+            "auth: {realm: 'a\"b', accounts: {a: b}}":
+                "realm must be text without quotes",
+            "registrar: {min-expires: 100, max-expires: 10}":
+                "min-expires is above max-expires",
+            "registrar: {min-expires: soon}": "expected seconds",
+        }
+        tmp = tempfile.mkdtemp(prefix="auth-check-")
+        try:
+            for i, (key, msg) in enumerate(bad.items()):
+                path = os.path.join(tmp, "s%d.yaml" % i)
+                with open(path, "w") as f:
+                    f.write("rules:\n  - match: {method: REGISTER}\n"
+                            "    %s\n    reply: 200\n" % key)
+                code, out, err = run_cli(["--check", path])
+                self.assertEqual(code, 1, (key, out, err))
+                self.assertIn(msg, out + err, key)
+            # a registrar rule needs no reply, if it matches REGISTER only
+            path = os.path.join(tmp, "ok.yaml")
+            with open(path, "w") as f:
+                f.write("rules:\n  - match: {method: [REGISTER, OPTIONS]}"
+                        "\n    registrar: true\n")
+            code, out, err = run_cli(["--check", path])
+            self.assertEqual(code, 1, out + err)
+            self.assertIn("must match method REGISTER only", out + err)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
