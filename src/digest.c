@@ -344,10 +344,12 @@ int digest_cred_decode(struct digest_cred *c, const struct pl *hval)
 
 
 /* RFC 7616 3.4.1: the expected response, lowercase hex */
-int digest_response_calc(char *hex, enum digest_alg alg, const struct digest_cred *c,
+int digest_response_calc(char *hex, enum digest_alg alg,
+			 const struct digest_cred *c,
 			 const char *pass, const struct sip_msg *msg)
 {
-	char ha1[DIGEST_HEX_MAX + 1], ha2[DIGEST_HEX_MAX + 1], hb[DIGEST_HEX_MAX + 1];
+	char ha1[DIGEST_HEX_MAX + 1], ha2[DIGEST_HEX_MAX + 1];
+	char hb[DIGEST_HEX_MAX + 1];
 	int err;
 
 	err = hash_printf(ha1, alg, "%r:%r:%s", &c->username, &c->realm,

@@ -12,78 +12,11 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sipstub.h>
+#include "registrar_int.h"
 
 #define DEBUG_MODULE "registrar"
 #define DEBUG_LEVEL 5
 #include <re_dbg.h>
-
-
-enum {
-	AOR_HASH = 1024,
-	MAX_BINDINGS = 100000,   /* all AoRs together */
-	MAX_CONTACTS = 32,       /* in one REGISTER */
-};
-
-struct registrar {
-	struct hash *aors;       /* struct aor by canonical AoR */
-	struct evlog *el;        /* set at the first REGISTER */
-	uint32_t count;          /* bindings */
-};
-
-struct regcfg {
-	struct registrar *reg;
-	uint32_t min;            /* s, below: 423 */
-	uint32_t max;            /* s, above: lowered to this */
-	uint32_t dflt;           /* s, with no expires given */
-};
-
-struct aor {
-	struct le he;
-	struct registrar *reg;
-	char *name;
-	struct list bindings;
-};
-
-struct binding {
-	struct le le;            /* in aor->bindings */
-	struct tqent tmr;        /* expiry; tmr.jfs is when */
-	struct aor *aor;
-	char *uri;
-	char *q;                 /* the contact's q, or NULL */
-	char *instance;          /* +sip.instance, or NULL */
-	uint32_t regid;          /* reg-id (RFC 5626), 0: none */
-	char *path;              /* Path values (RFC 3327), or NULL */
-	char *callid;
-	uint32_t cseq;
-};
-
-/* One Contact of a REGISTER, decoded */
-struct rcontact {
-	struct sip_addr addr;
-	uint32_t expires;
-	struct pl instance, regid, q;
-	struct binding *b;       /* the binding it matches, if any */
-};
-
-/* A REGISTER, decoded and checked before anything changes */
-struct rreq {
-	const struct regcfg *cfg;
-	const struct sip_msg *msg;
-	struct aor *aor;
-	char *aorname;
-	struct rcontact c[MAX_CONTACTS];
-	uint32_t n;
-	bool star;
-	bool outbound;
-	uint16_t scode;          /* != 0: rejected with this */
-	const char *reason;
-};
-
-/* A response header made here (struct reply takes struct hdrval) */
-struct rhdr {
-	struct hdrval hv;
-	char *val;
-};
 
 
 static void registrar_destructor(void *arg)
@@ -130,15 +63,6 @@ static void regcfg_destructor(void *arg)
 }
 
 
-static void rhdr_destructor(void *arg)
-{
-	struct rhdr *h = arg;
-
-	list_unlink(&h->hv.le);
-	mem_deref(h->val);
-}
-
-
 /**
  * Allocate an empty binding store
  *
@@ -169,8 +93,8 @@ int registrar_alloc(struct registrar **regp)
 
 
 /**
- * Allocate the registrar settings of one rule (RFC 3261 10.3 defaults:
- * min 60, max 86400... here max 3600, default 3600)
+ * Allocate the registrar settings of one rule (defaults: min-expires
+ * 60, max-expires 3600, default-expires 3600)
  *
  * @param cfgp Settings, set on success
  * @param reg  The scenario's binding store (referenced)
@@ -311,7 +235,8 @@ static int aor_get(struct aor **aorp, struct registrar *reg,
 }
 
 
-static uint32_t binding_left(const struct binding *b)
+/* Seconds a binding has left */
+uint32_t reg_binding_left(const struct binding *b)
 {
 	const uint64_t now = tmr_jiffies();
 
@@ -387,7 +312,7 @@ uint32_t registrar_lookup(const struct registrar *reg, const struct pl *aor,
 		rb.path     = b->path;
 		rb.instance = b->instance;
 		rb.regid    = b->regid;
-		rb.expires  = binding_left(b);
+		rb.expires  = reg_binding_left(b);
 		if (h(&rb, arg))
 			break;
 	}
@@ -396,105 +321,9 @@ uint32_t registrar_lookup(const struct registrar *reg, const struct pl *aor,
 }
 
 
-/* --- REGISTER --- */
-
-static void reject(struct rreq *rq, uint16_t scode, const char *reason)
-{
-	if (!rq->scode) {
-		rq->scode  = scode;
-		rq->reason = reason;
-	}
-}
-
-
-static bool digits(const struct pl *pl)
-{
-	size_t i;
-
-	for (i = 0; i < pl->l; i++) {
-		if (pl->p[i] < '0' || pl->p[i] > '9')
-			return false;
-	}
-
-	return pl->l > 0;
-}
-
-
-/* RFC 3261 10.3 step 7: the contact's expires, else Expires, else the
- * default; above the maximum it is lowered (RFC 3261 20.19: 2**32-1
- * at most) */
-static uint32_t expires_of(struct rreq *rq, const struct sip_addr *addr)
-{
-	const struct pl *hdr = &rq->msg->expires;
-	struct pl e;
-
-	if (msg_param_decode(&addr->params, "expires", &e)) {
-		if (!pl_isset(hdr))
-			return rq->cfg->dflt;
-		e = *hdr;
-	}
-
-	if (!digits(&e)) {
-		reject(rq, 400, "Bad Expires");
-		return 0;
-	}
-
-	return e.l > 9 ? rq->cfg->max : MIN(pl_u32(&e), rq->cfg->max);
-}
-
-
-static bool contact_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
-		      void *arg)
-{
-	struct rreq *rq = arg;
-	struct rcontact *c;
-	struct pl v = hdr->val;
-	(void)msg;
-
-	while (v.l && lws_is(v.p[v.l - 1]))
-		--v.l;
-
-	if (!pl_strcmp(&v, "*")) {
-		if (rq->star || rq->n)
-			reject(rq, 400, "Invalid Contact");
-		rq->star = true;
-		return false;
-	}
-
-	if (rq->star)
-		reject(rq, 400, "Invalid Contact");
-
-	if (rq->n >= MAX_CONTACTS) {
-		reject(rq, 403, "Too Many Contacts");
-		return true;
-	}
-
-	c = &rq->c[rq->n++];
-	if (sip_addr_decode(&c->addr, &v)) {
-		reject(rq, 400, "Bad Contact");
-		return true;
-	}
-
-	c->expires = expires_of(rq, &c->addr);
-	(void)msg_param_decode(&c->addr.params, "+sip.instance",
-			       &c->instance);
-	(void)msg_param_decode(&c->addr.params, "q", &c->q);
-
-	/* RFC 5626 6: reg-id counts only with +sip.instance */
-	if (pl_isset(&c->instance) &&
-	    !msg_param_decode(&c->addr.params, "reg-id", &c->regid)) {
-		if (!digits(&c->regid) || c->regid.l > 9 ||
-		    !pl_u32(&c->regid))
-			reject(rq, 400, "Bad reg-id");
-		rq->outbound = true;
-	}
-
-	return false;
-}
-
-
-static struct binding *binding_match(const struct aor *aor,
-				     const struct rcontact *c)
+/* The binding a contact names, if any */
+struct binding *reg_binding_match(const struct aor *aor,
+				  const struct rcontact *c)
 {
 	struct le *le;
 
@@ -516,113 +345,6 @@ static struct binding *binding_match(const struct aor *aor,
 }
 
 
-/* RFC 3261 10.3 steps 6-7: the same Call-ID with a CSeq not higher */
-static bool out_of_order(const struct rreq *rq, const struct binding *b)
-{
-	return b && !pl_strcmp(&rq->msg->callid, b->callid) &&
-		rq->msg->cseq.num <= b->cseq;
-}
-
-
-/* RFC 5626 6: outbound needs the registrar to be the first hop, or a
- * first Path with the "ob" parameter */
-static bool first_hop_ok(const struct sip_msg *msg)
-{
-	const struct sip_hdr *path = sip_msg_hdr(msg, SIP_HDR_PATH);
-	const struct pl *v;
-	size_t i;
-
-	if (sip_msg_hdr_count(msg, SIP_HDR_VIA) <= 1)
-		return true;
-
-	if (!path)
-		return false;
-
-	/* the "ob" URI parameter: ";ob" then ';' or '>' */
-	v = &path->val;
-	for (i = 0; i + 4 <= v->l; i++) {
-		if (!memcmp(v->p + i, ";ob", 3) &&
-		    (v->p[i + 3] == ';' || v->p[i + 3] == '>'))
-			return true;
-	}
-
-	return false;
-}
-
-
-static void request_check(struct rreq *rq)
-{
-	uint32_t i, adds = 0;
-	struct le *le;
-
-	(void)sip_msg_hdr_apply(rq->msg, true, SIP_HDR_CONTACT, contact_h,
-				rq);
-
-	/* RFC 3261 10.3 step 6 */
-	if (rq->star && (!pl_isset(&rq->msg->expires) ||
-			 pl_strcmp(&rq->msg->expires, "0")))
-		reject(rq, 400, "Invalid Contact");
-
-	if (rq->outbound && !first_hop_ok(rq->msg))
-		reject(rq, 439, NULL);
-
-	LIST_FOREACH(rq->star && rq->aor ? &rq->aor->bindings : NULL, le) {
-		if (out_of_order(rq, le->data))
-			reject(rq, 500, "CSeq Out of Order");
-	}
-
-	for (i = 0; i < rq->n; i++) {
-		struct rcontact *c = &rq->c[i];
-
-		c->b = binding_match(rq->aor, c);
-
-		/* RFC 3261 10.3 step 7 */
-		if (c->expires && c->expires < rq->cfg->min)
-			reject(rq, 423, NULL);
-		if (out_of_order(rq, c->b))
-			reject(rq, 500, "CSeq Out of Order");
-		if (c->expires && !c->b)
-			++adds;
-	}
-
-	if (rq->cfg->reg->count + adds > MAX_BINDINGS)
-		reject(rq, 503, "Too Many Bindings");
-}
-
-
-static int path_join(char **pathp, const struct sip_msg *msg)
-{
-	const struct sip_hdr *hdr;
-	struct mbuf *mb;
-	struct le *le;
-	int err = 0;
-
-	if (!sip_msg_hdr(msg, SIP_HDR_PATH))
-		return 0;
-
-	mb = mbuf_alloc(128);
-	if (!mb)
-		return ENOMEM;
-
-	LIST_FOREACH(&msg->hdrl, le) {
-		hdr = le->data;
-		if (hdr->id != SIP_HDR_PATH)
-			continue;
-		if (mb->end)
-			err |= mbuf_write_str(mb, ", ");
-		err |= mbuf_write_pl(mb, &hdr->val);
-	}
-
-	mb->pos = 0;
-	if (!err)
-		err = mbuf_strdup(mb, pathp, mb->end);
-
-	mem_deref(mb);
-
-	return err;
-}
-
-
 static int binding_set(struct binding *b, const struct rreq *rq,
 		       const struct rcontact *c, struct tqs *tqs)
 {
@@ -639,7 +361,7 @@ static int binding_set(struct binding *b, const struct rreq *rq,
 		err |= pl_strdup(&b->q, &c->q);
 	if (pl_isset(&c->instance) && !b->instance)
 		err |= pl_strdup(&b->instance, &c->instance);
-	err |= path_join(&b->path, rq->msg);
+	err |= regmsg_path_join(&b->path, rq->msg);
 	if (err)
 		return err;
 
@@ -693,7 +415,7 @@ static int request_apply(struct rreq *rq, struct tqs *tqs)
 
 	for (i = 0; i < rq->n && !err; i++) {
 		struct rcontact *c = &rq->c[i];
-		struct binding *b = binding_match(rq->aor, c);
+		struct binding *b = reg_binding_match(rq->aor, c);
 
 		if (!c->expires) {
 			if (b) {
@@ -713,124 +435,6 @@ static int request_apply(struct rreq *rq, struct tqs *tqs)
 	}
 
 	return err;
-}
-
-
-static int hdr_add(struct list *hdrs, const char *name, const char *fmt,
-		   ...)
-{
-	struct rhdr *h;
-	va_list ap;
-	int err;
-
-	h = mem_zalloc(sizeof(*h), rhdr_destructor);
-	if (!h)
-		return ENOMEM;
-
-	va_start(ap, fmt);
-	err = re_vsdprintf(&h->val, fmt, ap);
-	va_end(ap);
-	if (err) {
-		mem_deref(h);
-		return err;
-	}
-
-	h->hv.name  = (char *)name;
-	h->hv.value = h->val;
-	list_append(hdrs, &h->hv.le, h);
-
-	return 0;
-}
-
-
-/* RFC 3261 10.3 step 8: every current binding with its expires */
-static int ok_hdrs(struct list *hdrs, const struct rreq *rq)
-{
-	const struct aor *aor = rq->aor;
-	struct le *le;
-	int err = 0;
-
-	LIST_FOREACH(aor ? &aor->bindings : NULL, le) {
-		const struct binding *b = le->data;
-		char extra[256] = "";
-
-		if (b->instance && b->regid)
-			(void)re_snprintf(extra, sizeof(extra),
-					  ";+sip.instance=\"%s\";reg-id=%u",
-					  b->instance, b->regid);
-		else if (b->instance)
-			(void)re_snprintf(extra, sizeof(extra),
-					  ";+sip.instance=\"%s\"",
-					  b->instance);
-
-		err |= hdr_add(hdrs, "Contact", "<%s>;expires=%u%s%s%s",
-			       b->uri, binding_left(b), b->q ? ";q=" : "",
-			       b->q ? b->q : "", extra);
-	}
-
-	/* no binding: none of the request's Contacts either */
-	if (!aor || list_isempty(&aor->bindings))
-		err |= hdr_add(hdrs, "Contact", "");
-
-	/* RFC 3327 5.3: the Path back to a UA that supports it */
-	if (sip_msg_hdr(rq->msg, SIP_HDR_PATH) &&
-	    sip_msg_hdr_has_value(rq->msg, SIP_HDR_SUPPORTED, "path")) {
-		char *path = NULL;
-
-		err |= path_join(&path, rq->msg);
-		if (path)
-			err |= hdr_add(hdrs, "Path", "%s", path);
-		mem_deref(path);
-	}
-
-	/* RFC 5626 6: outbound was applied */
-	if (rq->outbound)
-		err |= hdr_add(hdrs, "Require", "outbound");
-
-	return err;
-}
-
-
-static void respond(struct rreq *rq, struct uas *uas)
-{
-	const struct sip_msg *msg = rq->msg;
-	struct list hdrs = LIST_INIT;
-	struct reply r;
-	struct sa laddr;
-	int err = 0;
-
-	if (rq->scode == 423)
-		err = hdr_add(&hdrs, "Min-Expires", "%u", rq->cfg->min);
-	else if (!rq->scode)
-		err = ok_hdrs(&hdrs, rq);
-
-	if (rq->scode) {
-		struct pl aor = PL_INIT;
-
-		if (rq->aorname)
-			pl_set_str(&aor, rq->aorname);
-
-		evlog_event(rq->cfg->reg->el, "register", msg,
-			    ",\"action\":\"rejected\",\"code\":%u"
-			    ",\"aor\":%H", rq->scode, json_str_print,
-			    &aor);
-	}
-
-	memset(&r, 0, sizeof(r));
-	uas_local_addr(&laddr, msg);
-	r.msg    = msg;
-	r.scode  = rq->scode ? rq->scode : 200;
-	r.reason = rq->reason;
-	r.hdrs   = &hdrs;
-	r.laddr  = &laddr;
-	r.totag  = msg->tag | (1ULL << 63);
-
-	if (!err)
-		err = reply_send(NULL, uas_stranss(uas), &r, NULL);
-	if (err)
-		DEBUG_WARNING("%u to REGISTER: %m\n", r.scode, err);
-
-	list_flush(&hdrs);
 }
 
 
@@ -867,12 +471,12 @@ bool registrar_request(struct regcfg *cfg, struct uas *uas,
 
 	err = aor_name(&rq->aorname, &msg->to.uri);
 	if (err)
-		reject(rq, 500, NULL);
+		regmsg_reject(rq, 500, NULL);
 	else
 		rq->aor = aor_find(reg, rq->aorname);
 
 	if (!rq->scode)
-		request_check(rq);
+		regmsg_check(rq);
 
 	if (!rq->scode && (rq->n || rq->star)) {
 		if (!rq->aor)
@@ -880,10 +484,10 @@ bool registrar_request(struct regcfg *cfg, struct uas *uas,
 		if (!err)
 			err = request_apply(rq, uas_tqs(uas));
 		if (err)
-			reject(rq, 500, NULL);
+			regmsg_reject(rq, 500, NULL);
 	}
 
-	respond(rq, uas);
+	regmsg_respond(rq, uas);
 
 	if (rq->aor && list_isempty(&rq->aor->bindings))
 		mem_deref(rq->aor);
