@@ -324,8 +324,9 @@ int digest_cred_decode(struct digest_cred *c, const struct pl *hval)
 	while (!re_regex(r.p, r.l, "[ \t\r\n,]+[a-z\\-]+[ \t\r\n]*="
 			 "[ \t\r\n]*[~ \t\r\n,]*", &sep, &name, NULL, NULL,
 			 &val)) {
-		/* skipped text, or a quote left open */
-		if (sep.p != r.p || (val.l && val.p[0] == '"'))
+		/* skipped text, a quote left open, or text after a quoted
+		 * string (no escaped quotes: no value of ours has one) */
+		if (sep.p != r.p || pl_strchr(&val, '"'))
 			return EBADMSG;
 
 		cred_param(c, &name, &val);
