@@ -29,6 +29,10 @@ rules:
   - match: {method: INVITE, in-dialog: false}
     auth: {realm: test.realm, type: proxy, accounts: {alice: secret}}
     reply: 486
+  - match: {method: SUBSCRIBE}
+    auth: {realm: test.realm, type: proxy, accounts: {alice: secret},
+           failure: 401}
+    reply: 489
 """
 
 STALE = """
@@ -264,6 +268,23 @@ class Www(AuthCase):
             _, r = self.send(p, "INVITE", uri, [prx])
             # through to the rule's steps: 486
             self.assertEqual([status(m) for m in r], [100, 486], r)
+
+
+    def test_proxy_failure_401(self):
+        p = self.peer()
+        uri = self.uri("dan")
+        hdrs = ["Event: presence"]
+        ch, _ = self.challenged(p, "SUBSCRIBE", uri, code=407,
+                                name="Proxy-Authenticate", headers=hdrs)
+        cred = credentials(ch[0], "SUBSCRIBE", uri, "alice", "guess",
+                           header="Proxy-Authorization")
+        _, r = self.send(p, "SUBSCRIBE", uri, [cred] + hdrs)
+        self.assertEqual([status(m) for m in r], [407], r)
+        self.assertEqual(len(header(r[0], "Proxy-Authenticate")), 2)
+        cred = credentials(ch[0], "SUBSCRIBE", uri, "alice", "secret",
+                           nc=2, header="Proxy-Authorization")
+        _, r = self.send(p, "SUBSCRIBE", uri, [cred] + hdrs)
+        self.assertEqual([status(m) for m in r], [489], r)
 
 
 class Stale(AuthCase):
