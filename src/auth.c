@@ -403,6 +403,13 @@ static bool qop_offered(const struct auth *a, const struct pl *qop)
 }
 
 
+/* 403, or a fresh challenge of the policy's type */
+static uint16_t fail_code(const struct auth *a)
+{
+	return a->fail == 403 ? 403 : a->proxy ? 407 : 401;
+}
+
+
 static void verdict_set(struct verdict *v, uint16_t scode,
 			const char *reason, bool stale)
 {
@@ -447,7 +454,7 @@ static void cred_check(struct auth *a, const struct sip_msg *msg,
 		return;
 	}
 
-	/* RFC 3261 22.4: the uri is the Request-URI */
+	/* RFC 2617 3.2.2.5: the uri names the Request-URI */
 	if (pl_cmp(&c->uri, &msg->ruri)) {
 		verdict_set(v, 400, "bad uri", false);
 		return;
@@ -460,13 +467,13 @@ static void cred_check(struct auth *a, const struct sip_msg *msg,
 
 	acc = account_find(a, &c->username);
 	if (!acc) {
-		verdict_set(v, a->fail, "unknown user", false);
+		verdict_set(v, fail_code(a), "unknown user", false);
 		return;
 	}
 
 	if (digest_response_calc(want, *algp, c, acc->pass, msg) ||
 	    !digest_response_equal(want, &c->response)) {
-		verdict_set(v, a->fail, "wrong password", false);
+		verdict_set(v, fail_code(a), "wrong password", false);
 		return;
 	}
 
