@@ -202,6 +202,9 @@ const char *rule_name(const struct rule *rule);
 const struct list *rule_steps(const struct rule *rule);
 bool rule_auto100(const struct rule *rule);
 bool rule_check199(const struct rule *rule);
+struct auth *rule_auth(const struct rule *rule);
+struct regcfg *rule_registrar(const struct rule *rule);
+struct registrar *scenario_registrar(const struct scenario *scn);
 
 extern const char dial_a_code_yaml[];
 extern const size_t dial_a_code_yaml_len;
@@ -411,6 +414,44 @@ void guard_tcp_close(const struct sip_msg *msg);
 const char *guard_check(const struct guard *g, uint32_t xacts,
 			uint32_t dialogs, bool invite);
 uint32_t guard_retry_after(const struct guard *g);
+
+
+/* Auth: digest challenges and verification (RFC 3261 22, RFC 7616) */
+
+struct auth;
+
+int  auth_alloc(struct auth **ap);
+int  auth_set(void *arg, const char *key, const char *sub, const char *val,
+	      const char **errp);
+const char *auth_complete(struct auth *a);
+bool auth_verify(struct auth *a, struct uas *uas, const struct sip_msg *msg);
+
+
+/* Registrar: REGISTER bindings (RFC 3261 10.3, RFC 5626, RFC 3327) */
+
+struct registrar;
+struct regcfg;
+
+/** One current binding of an address of record */
+struct reg_binding {
+	const char *uri;       /* Contact URI */
+	const char *path;      /* Path values (RFC 3327), or NULL */
+	const char *instance;  /* +sip.instance, or NULL */
+	uint32_t regid;        /* reg-id, 0: none */
+	uint32_t expires;      /* seconds left */
+};
+
+typedef bool (registrar_binding_h)(const struct reg_binding *b, void *arg);
+
+int  registrar_alloc(struct registrar **regp);
+int  regcfg_alloc(struct regcfg **cfgp, struct registrar *reg);
+int  regcfg_set(void *arg, const char *key, const char *sub, const char *val,
+		const char **errp);
+const char *regcfg_complete(struct regcfg *cfg);
+bool registrar_request(struct regcfg *cfg, struct uas *uas,
+		       const struct sip_msg *msg);
+uint32_t registrar_lookup(const struct registrar *reg, const struct pl *aor,
+			  registrar_binding_h *h, void *arg);
 
 
 /* workers (the sipstub executable only) */

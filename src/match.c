@@ -212,3 +212,21 @@ bool rule_check199(const struct rule *rule)
 {
 	return rule && rule->check199;
 }
+
+
+struct auth *rule_auth(const struct rule *rule)
+{
+	return rule ? rule->auth : NULL;
+}
+
+
+struct regcfg *rule_registrar(const struct rule *rule)
+{
+	return rule ? rule->reg : NULL;
+}
+
+
+struct registrar *scenario_registrar(const struct scenario *scn)
+{
+	return scn ? scn->reg : NULL;
+}

@@ -37,6 +37,7 @@ static void scenario_destructor(void *arg)
 	struct scenario *scn = arg;
 
 	list_flush(&scn->rules);
+	mem_deref(scn->reg);
 }
 
 
@@ -97,6 +98,8 @@ static void rule_destructor(void *arg)
 	mem_deref(rule->user);
 	mem_deref(rule->user_re);
 	mem_deref(rule->name);
+	mem_deref(rule->auth);
+	mem_deref(rule->reg);
 }
 
 
@@ -1073,6 +1076,156 @@ static int match_h(struct loader *ld, void *obj, const char *key,
 }
 
 
+/* --- keys a module interprets itself (auth, registrar) --- */
+
+typedef int (cfg_set_h)(void *obj, const char *key, const char *sub,
+			const char *val, const char **errp);
+
+static int cfg_value(struct loader *ld, const yaml_node_t *node,
+		     cfg_set_h *seth, void *obj, const char *key,
+		     const char *sub)
+{
+	const char *errmsg = "bad value";
+	char *val = NULL;
+	int err;
+
+	if (!scalar(node)) {
+		node_err(ld, node, "'%s' must be text here", key);
+		return EBADMSG;
+	}
+
+	err = subst(ld, node, scalar(node), &val);
+	if (err)
+		return err;
+
+	err = seth(obj, key, sub, val, &errmsg);
+	if (err && err != ENOMEM) {
+		node_err(ld, node, "%s: %s", key, errmsg);
+		err = EBADMSG;
+	}
+
+	mem_deref(val);
+
+	return err;
+}
+
+
+/* A mapping of scalars, lists of scalars, or mappings of scalars, each
+ * value handed to seth */
+static int cfg_parse(struct loader *ld, yaml_node_t *node, const char *what,
+		     cfg_set_h *seth, void *obj)
+{
+	yaml_node_pair_t *pair;
+	int err = 0;
+
+	if (node->type != YAML_MAPPING_NODE) {
+		node_err(ld, node, "'%s' must be a mapping", what);
+		return EBADMSG;
+	}
+
+	for (pair = node->data.mapping.pairs.start;
+	     pair < node->data.mapping.pairs.top && err != ENOMEM; pair++) {
+		yaml_node_t *k = node_get(ld, pair->key);
+		yaml_node_t *v = node_get(ld, pair->value);
+		const char *key = scalar(k);
+		yaml_node_item_t *it;
+		yaml_node_pair_t *p;
+
+		if (key_dup(ld, node, pair) || !key || !v) {
+			err = EBADMSG;
+			continue;
+		}
+
+		switch (v->type) {
+
+		case YAML_SEQUENCE_NODE:
+			for (it = v->data.sequence.items.start;
+			     it < v->data.sequence.items.top; it++)
+				err |= cfg_value(ld, node_get(ld, *it), seth,
+						 obj, key, NULL);
+			break;
+
+		case YAML_MAPPING_NODE:
+			for (p = v->data.mapping.pairs.start;
+			     p < v->data.mapping.pairs.top; p++) {
+				const char *sub = scalar(node_get(ld, p->key));
+
+				if (!sub || key_dup(ld, v, p)) {
+					err = EBADMSG;
+					continue;
+				}
+				err |= cfg_value(ld, node_get(ld, p->value),
+						 seth, obj, key, sub);
+			}
+			break;
+
+		default:
+			err |= cfg_value(ld, v, seth, obj, key, NULL);
+			break;
+		}
+	}
+
+	return err == ENOMEM ? ENOMEM : err ? EBADMSG : 0;
+}
+
+
+static int auth_parse(struct loader *ld, struct rule *rule, yaml_node_t *v)
+{
+	const char *missing;
+	int err;
+
+	err = auth_alloc(&rule->auth);
+	if (err)
+		return err;
+
+	err = cfg_parse(ld, v, "auth", auth_set, rule->auth);
+	if (err)
+		return err;
+
+	missing = auth_complete(rule->auth);
+	if (missing) {
+		node_err(ld, v, "%s", missing);
+		return EBADMSG;
+	}
+
+	return 0;
+}
+
+
+static int registrar_parse(struct loader *ld, struct rule *rule,
+			   yaml_node_t *v)
+{
+	const char *bad;
+	int err;
+
+	if (!ld->scn->reg) {
+		err = registrar_alloc(&ld->scn->reg);
+		if (err)
+			return err;
+	}
+
+	err = regcfg_alloc(&rule->reg, ld->scn->reg);
+	if (err)
+		return err;
+
+	/* registrar: {} or registrar: true */
+	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "true"))
+		return 0;
+
+	err = cfg_parse(ld, v, "registrar", regcfg_set, rule->reg);
+	if (err)
+		return err;
+
+	bad = regcfg_complete(rule->reg);
+	if (bad) {
+		node_err(ld, v, "%s", bad);
+		return EBADMSG;
+	}
+
+	return 0;
+}
+
+
 static int rule_h(struct loader *ld, void *obj, const char *key,
 		  yaml_node_t *k, yaml_node_t *v)
 {
@@ -1094,6 +1247,12 @@ static int rule_h(struct loader *ld, void *obj, const char *key,
 		return str_dup(&rule->name, s);
 	}
 
+	if (!strcmp(key, "auth"))
+		return auth_parse(ld, rule, v);
+
+	if (!strcmp(key, "registrar"))
+		return registrar_parse(ld, rule, v);
+
 	if (!strcmp(key, "auto-100") || !strcmp(key, "check-199")) {
 		bool *bp = key[0] == 'a' ? &rule->auto100 : &rule->check199;
 
@@ -1105,7 +1264,7 @@ static int rule_h(struct loader *ld, void *obj, const char *key,
 	}
 
 	node_err(ld, k, "unknown rule key '%s' (expected name, match, "
-		 "reply, auto-100, check-199)", key);
+		 "reply, auto-100, check-199, auth, registrar)", key);
 
 	return EBADMSG;
 }
@@ -1124,8 +1283,13 @@ static int rule_parse(struct loader *ld, yaml_node_t *node)
 	if (err)
 		return err;
 
-	if (list_isempty(&rule->steps)) {
-		node_err(ld, node, "rule has no 'reply'");
+	/* a registrar answers REGISTER itself */
+	if (list_isempty(&rule->steps) &&
+	    !(rule->reg && rule->methodc == 1 &&
+	      !str_casecmp(rule->methods[0], "REGISTER"))) {
+		node_err(ld, node, rule->reg ? "a 'registrar' rule without "
+			 "'reply' must match method REGISTER only" :
+			 "rule has no 'reply'");
 		return EBADMSG;
 	}
 

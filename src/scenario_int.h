@@ -24,6 +24,7 @@ enum in_dialog {
 
 struct scenario {
 	struct list rules;
+	struct registrar *reg;  /* bindings of every registrar rule */
 	uint32_t nthc;      /* rules with 'nth' */
 };
 
@@ -64,4 +65,6 @@ struct rule {
 	struct list steps;
 	bool auto100;
 	bool check199;
+	struct auth *auth;      /* check credentials before the steps */
+	struct regcfg *reg;     /* a registrar answers REGISTER */
 };

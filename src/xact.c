@@ -455,6 +455,12 @@ int xact_start(struct uas *uas, const struct sip_msg *msg,
 	if (!uas || !msg || !rule)
 		return EINVAL;
 
+	/* credentials first; a registrar answers REGISTER itself */
+	if ((rule_auth(rule) && !auth_verify(rule_auth(rule), uas, msg)) ||
+	    (rule_registrar(rule) &&
+	     registrar_request(rule_registrar(rule), uas, msg)))
+		return 0;
+
 	x = mem_zalloc(sizeof(*x), xact_destructor);
 	if (!x)
 		return ENOMEM;

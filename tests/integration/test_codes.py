@@ -323,11 +323,14 @@ def check_contact(tc, resp):
 
 
 def check_challenge(tc, resp, name):
+    # dial-a-code's 401/407 rules: SHA-256, then MD5 (RFC 8760)
     vals = header(resp, name)
-    tc.assertEqual(len(vals), 1, "%s: %r" % (name, vals))
-    tc.assertRegex(vals[0], r"^Digest\s")
-    tc.assertRegex(vals[0], r'realm="[^"]+"')
-    tc.assertRegex(vals[0], r'nonce="[^"]+"')
+    tc.assertEqual(len(vals), 2, "%s: %r" % (name, vals))
+    for v, alg in zip(vals, ("SHA-256", "MD5")):
+        tc.assertRegex(v, r"^Digest\s")
+        tc.assertRegex(v, r'realm="sipstub"')
+        tc.assertRegex(v, r'nonce="[0-9a-f]{56}"')
+        tc.assertRegex(v, r"algorithm=%s," % alg)
 
 
 def check_uint(tc, resp, name):

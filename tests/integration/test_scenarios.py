@@ -13,17 +13,22 @@ import shutil
 import tempfile
 import unittest
 
+from digest_client import credentials, parse_challenge
 from harness import run_sipp
 from scn_helpers import (PeerCase, Peer, SCENARIOS, collect, contacts, cseq, header,
                          response_seq, out_responses, scenario_path,
                          sip_request, status, to_tag, transact,
                          wait_until)
 
+# auth-*.yaml (but auth-401) and registrar.yaml are tested in
+# test_auth.py and test_registrar.py
 SHIPPED = {
     "auth-401.yaml", "busy.yaml", "dial-a-code.yaml", "early-media.yaml",
     "every-code-sweep.yaml", "forking-199.yaml", "no-answer.yaml",
     "redirect.yaml", "retry-503.yaml", "timeout.yaml",
     "prack.yaml",  # tests in test_prack.py (TestScenario)
+    "auth-forever.yaml", "auth-md5-first.yaml", "auth-stale.yaml",
+    "registrar.yaml",
 }
 
 SDP = ("v=0\r\n"
@@ -341,25 +346,28 @@ class Auth401(ScenarioCase):
         r = transact(p, reg)
         self.assertEqual([status(m) for m in r], [401], r)
         www = header(r[0], "WWW-Authenticate")
-        self.assertEqual(len(www), 1, www)
+        self.assertEqual(len(www), 2, www)
         self.assertRegex(www[0], r'^Digest .*realm="sipstub\.test"')
-        # the retry on the same Call-ID passes (credentials not checked)
+        self.assertRegex(www[0], r'algorithm=MD5')
+        self.assertRegex(www[1], r'algorithm=SHA-256')
+        chall = parse_challenge(www[0])
         cid = header(reg, "Call-ID")[0]
-        reg2 = sip_request(p, "REGISTER", ruri, callid=cid, cseq=2,
-                           headers=['Authorization: Digest username="a", '
-                                    'realm="sipstub.test", nonce="6a8e7f2b", '
-                                    'uri="%s", response="0"' % ruri])
-        r = transact(p, reg2)
+        # a wrong password gets 403, the right one 200
+        bad = credentials(chall, "REGISTER", ruri, "alice", "guess")
+        r = transact(p, sip_request(p, "REGISTER", ruri, callid=cid,
+                                    cseq=2, headers=[bad]))
+        self.assertEqual([status(m) for m in r], [403], r)
+        good = credentials(chall, "REGISTER", ruri, "alice", "secret",
+                           nc=2)
+        r = transact(p, sip_request(p, "REGISTER", ruri, callid=cid,
+                                    cseq=3, headers=[good]))
         self.assertEqual([status(m) for m in r], [200], r)
-        # a new Call-ID is challenged again (per: call)
-        r = transact(p, sip_request(p, "REGISTER", ruri))
-        self.assertEqual([status(m) for m in r], [401], r)
 
         inv, r = self.invite_raw(p, "alice")
         self.assertEqual([status(m) for m in r], [100, 407], r)
         self.ack_raw(p, inv, r[-1])
         pa = header(r[-1], "Proxy-Authenticate")
-        self.assertEqual(len(pa), 1, pa)
+        self.assertEqual(len(pa), 2, pa)
         self.assertRegex(pa[0], r'^Digest .*realm="sipstub\.test"')
 
 

@@ -804,7 +804,7 @@ static int check_err_rule(void)
 		{"rules:\n  - 200\n", 2, 5, "a rule must be a mapping"},
 		{"rules:\n  - {bogus: 1, reply: 200}\n", 2, 6,
 		 "unknown rule key 'bogus' (expected name, match, reply, "
-		 "auto-100, check-199)"},
+		 "auto-100, check-199, auth, registrar)"},
 		{"rules:\n  - match: {method: INVITE}\n", 2, 5,
 		 "rule has no 'reply'"},
 		{"rules:\n  - {name: [a], reply: 200}\n", 2, 12,
@@ -1633,12 +1633,11 @@ static int check_shipped_sweep(void)
 }
 
 
-/* 401 to the first REGISTER of a Call-ID, 200 to the next */
+/* REGISTER: a www auth rule, then 200; INVITE: a proxy auth rule */
 static int check_shipped_auth(void)
 {
 	struct scenario *scn = NULL;
 	const struct rule *rule;
-	const struct hdrval *hv;
 	int err;
 
 	err = load_shipped(&scn, "auth-401.yaml");
@@ -1646,26 +1645,25 @@ static int check_shipped_auth(void)
 
 	err = match(&rule, scn, "REGISTER", "sip:h", "a1", NULL, NULL);
 	TEST_ERR(err);
-	TEST_EQUALS(401, step_at(rule, 0)->scode);
-	hv = hdr_at(step_at(rule, 0), 0);
-	TEST_STRCMP("WWW-Authenticate", hv->name);
-	TEST_ASSERT(strstr(hv->value, "realm=\"sipstub.test\"") != NULL);
-
-	err = match(&rule, scn, "REGISTER", "sip:h", "a1", NULL, NULL);
-	TEST_ERR(err);
+	TEST_ASSERT(rule_auth(rule) != NULL);
+	TEST_ASSERT(rule_registrar(rule) == NULL);
 	TEST_EQUALS(200, step_at(rule, 0)->scode);
 
-	err = match(&rule, scn, "REGISTER", "sip:h", "a2", NULL, NULL);
-	TEST_ERR(err);
-	TEST_EQUALS(401, step_at(rule, 0)->scode);
-
 	err = match(&rule, scn, "INVITE", "sip:x@h", "a3", NULL, NULL);
 	TEST_ERR(err);
-	TEST_EQUALS(407, step_at(rule, 0)->scode);
-
-	err = match(&rule, scn, "INVITE", "sip:x@h", "a3", NULL, NULL);
-	TEST_ERR(err);
+	TEST_ASSERT(rule_auth(rule) != NULL);
 	TEST_EQUALS(180, step_at(rule, 0)->scode);
+
+	scn = mem_deref(scn);
+	err = load_shipped(&scn, "registrar.yaml");
+	TEST_ERR(err);
+	TEST_ASSERT(scenario_registrar(scn) != NULL);
+
+	err = match(&rule, scn, "REGISTER", "sip:h", "a4", NULL, NULL);
+	TEST_ERR(err);
+	TEST_ASSERT(rule_auth(rule) != NULL);
+	TEST_ASSERT(rule_registrar(rule) != NULL);
+	TEST_ASSERT(list_isempty(rule_steps(rule)));
 
  out:
 	mem_deref(scn);
