@@ -24,6 +24,7 @@ struct scenario;
 struct media;
 struct dialog;
 struct xact;
+struct indlg;
 
 
 /* Tq: timer queues, one FIFO per delay (O(1) start) */
@@ -151,6 +152,7 @@ struct step {
 	size_t bodylen;
 	char *ctype;
 	enum sdp_mode sdp;
+	struct list reqs;     /* struct indlg_req, after a 2xx      */
 	bool has_code;        /* loader: 'code' given      */
 	bool has_body;        /* loader: 'body' given      */
 	bool body_file;       /* loader: 'body-file' given */
@@ -225,6 +227,7 @@ int  trace_summary(struct re_printf *pf, const struct trace *tr);
 int  media_alloc(struct media **mp, const struct sa *laddr);
 int  media_answer(struct media *m, struct mbuf *offer, struct mbuf **mbp);
 int  media_offer(struct media *m, struct mbuf **mbp);
+int  media_offer_dir(struct media *m, enum sdp_dir dir, struct mbuf **mbp);
 int  media_remote_answer(struct media *m, struct mbuf *answer);
 bool media_has_common(const struct media *m);
 
@@ -248,6 +251,10 @@ void dialog_response_sent(struct dialog *dlg, const struct sip_msg *req,
 struct media *dialog_media(struct dialog *dlg);
 struct sip_dialog *dialog_sdlg(struct dialog *dlg);
 void dialog_terminate(struct dialog *dlg);
+void dialog_hangup(struct dialog *dlg, const char *why);
+bool dialog_confirmed(const struct dialog *dlg);
+void dialog_indlg_set(struct dialog *dlg, struct indlg *in);
+struct indlg *dialog_indlg(const struct dialog *dlg);
 
 
 /* Rawrx: UDP datagrams libre's parser rejects */
@@ -279,6 +286,33 @@ typedef void (uac_resp_h)(int err, const struct sip_msg *msg, void *arg);
 int  uac_send(struct uac **uacp, struct uas *uas, struct sip_dialog *dlg,
 	      const char *met, uac_resp_h *resph, void *arg,
 	      const char *fmt, ...);
+
+
+/* Indlg: requests a scenario makes sipstub send in a dialog */
+
+enum indlg_sdp {
+	INDLG_SDP_NONE = 0,
+	INDLG_SDP_OFFER,     /* an offer in the current direction */
+	INDLG_SDP_HOLD,      /* a=sendonly (RFC 3264 8.4) */
+	INDLG_SDP_RESUME,    /* a=sendrecv */
+};
+
+/** One entry of a step's 'requests' list */
+struct indlg_req {
+	struct le le;
+	char met[16];
+	uint32_t delay;      /* ms after the previous final (first: 2xx) */
+	struct list hdrs;    /* struct hdrval */
+	char *body;
+	size_t bodylen;
+	char *ctype;
+	enum indlg_sdp sdp;
+};
+
+int  indlg_start(struct uas *uas, struct dialog *dlg,
+		 const struct list *reqs, const struct sip_msg *invite);
+bool indlg_glare(struct indlg *in, const struct sip_msg *msg);
+const char *indlg_sdp_name(enum indlg_sdp sdp);
 
 
 /* UAS: the SIP stack, transports and request dispatch */

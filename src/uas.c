@@ -272,6 +272,12 @@ static void in_dialog(struct uas *uas, const struct sip_msg *msg)
 		return;
 	}
 
+	/* RFC 3261 14.2: our own offer is pending */
+	if (indlg_glare(dialog_indlg(dlg), msg)) {
+		reply_plain(uas, msg, 491, NULL);
+		return;
+	}
+
 	rule = scenario_match(uas->scn, msg);
 	if (!rule) {
 		reply_plain(uas, msg, 200, NULL);

@@ -159,6 +159,7 @@ static uint64_t step_tag(const struct xact *x, const struct step *step)
 static void dialog_hand_over(struct xact *x, const struct step *step,
 			     struct mbuf *resp)
 {
+	struct dialog *dlg;
 	int err;
 
 	if (x->dlg) {
@@ -168,8 +169,10 @@ static void dialog_hand_over(struct xact *x, const struct step *step,
 
 	x->msg->tag = step_tag(x, step);
 
-	err = dialog_alloc(NULL, x->uas, x->msg, resp, x->media,
+	err = dialog_alloc(&dlg, x->uas, x->msg, resp, x->media,
 			   step->hangup);
+	if (!err && !list_isempty(&step->reqs))
+		err = indlg_start(x->uas, dlg, &step->reqs, x->msg);
 	if (err)
 		DEBUG_WARNING("dialog: %m\n", err);
 }
