@@ -108,6 +108,7 @@ struct reply {
 	const char *ctype;          /* body type, NULL: no body         */
 	const uint8_t *body;
 	size_t bodylen;
+	const struct timer_neg *timer;  /* session timer, or NULL */
 };
 
 int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r);
@@ -122,6 +123,7 @@ bool optag_require_unsupported(const struct sip_msg *msg);
 int  optag_unsupported_print(struct re_printf *pf,
 			     const struct sip_msg *msg);
 int  optag_supported_print(struct re_printf *pf, void *unused);
+const char *optag_supported_str(void);
 
 
 /* Expand: ${name} substitution in scenario strings at reply time */
@@ -307,12 +309,57 @@ struct indlg_req {
 	size_t bodylen;
 	char *ctype;
 	enum indlg_sdp sdp;
+	/* requests made at run time (session-timer refreshes) */
+	const char *xhdrs;   /* header lines added as they are */
+	void (*doneh)(const struct sip_msg *msg, void *arg);  /* final */
+	void *arg;
 };
 
+struct stimer;
+
+struct indlg *indlg_get(struct uas *uas, struct dialog *dlg,
+			const struct sip_msg *req);
 int  indlg_start(struct uas *uas, struct dialog *dlg,
 		 const struct list *reqs, const struct sip_msg *invite);
+void indlg_refresh(struct indlg *in, const struct indlg_req *r);
 bool indlg_glare(struct indlg *in, const struct sip_msg *msg);
 const char *indlg_sdp_name(enum indlg_sdp sdp);
+struct stimer *indlg_stimer(const struct indlg *in);
+void indlg_stimer_set(struct indlg *in, struct stimer *st);
+
+
+/* Timer: session timers (RFC 4028) */
+
+enum timer_refresher {
+	TIMER_REF_AUTO = 0,    /* the client's choice, else uas */
+	TIMER_REF_UAC,
+	TIMER_REF_UAS,
+};
+
+/** Rule key 'session-timer' */
+struct timer_cfg {
+	uint32_t minse;        /* s, our minimum (default 90) */
+	uint32_t expires;      /* s, the interval we ask for (default 1800) */
+	enum timer_refresher refresher;
+};
+
+/** The outcome for one INVITE or UPDATE */
+struct timer_neg {
+	const struct timer_cfg *cfg;  /* the rule's, kept by the dialog */
+	uint32_t se;           /* s, 0: no session timer */
+	uint32_t minse;        /* s, Min-SE of a 422 and of our refreshes */
+	bool uac_refresh;      /* refresher=uac */
+	bool require;          /* Require: timer in the 2xx */
+	bool update;           /* the client allows UPDATE */
+};
+
+uint16_t timer_negotiate(struct timer_neg *tn, const struct sip_msg *msg,
+			 const struct timer_cfg *cfg, struct dialog *dlg);
+int  timer_resp_write(struct mbuf *mb, const struct timer_neg *tn,
+		      uint16_t scode);
+void timer_2xx(struct uas *uas, struct dialog *dlg,
+	       const struct sip_msg *req, const struct timer_neg *tn);
+const struct timer_cfg *rule_timer(const struct rule *rule);
 
 
 /* UAS: the SIP stack, transports and request dispatch */

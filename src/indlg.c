@@ -8,7 +8,8 @@
  * re-INVITE or UPDATE carries an SDP offer (hold: sendonly, resume:
  * sendrecv) and takes the answer from its 2xx; while it is pending, the
  * peer's own offer gets 491 (RFC 3261 14.2), and a 491 to ours is
- * retried after a random delay (RFC 3261 14.1).
+ * retried after a random delay (RFC 3261 14.1). The session timer
+ * (timer.c) hangs off the same state and sends its refreshes here.
  *
  * Copyright (C) 2026 The sipstub authors
  */
@@ -28,9 +29,10 @@ enum {
 struct indlg {
 	struct uas *uas;
 	struct dialog *dlg;            /* owner */
-	const struct list *reqs;       /* struct indlg_req, of the step */
 	struct le *next;               /* next to send */
 	const struct indlg_req *cur;   /* sent, awaiting its final */
+	const struct indlg_req *pend;  /* a refresh waiting for cur */
+	struct stimer *st;             /* session timer, or NULL */
 	struct uac *uac;
 	struct tmr tmr;
 	char *contact;                 /* ours, for target refreshes */
@@ -48,6 +50,7 @@ static void indlg_destructor(void *arg)
 
 	tmr_cancel(&in->tmr);
 	mem_deref(in->uac);
+	mem_deref(in->st);
 	mem_deref(in->contact);
 }
 
@@ -77,6 +80,13 @@ static void next_start(struct indlg *in)
 	in->cur = NULL;
 	in->retries = 0;
 
+	if (in->pend) {
+		in->cur  = in->pend;
+		in->pend = NULL;
+		tmr_start(&in->tmr, 0, send_handler, in);
+		return;
+	}
+
 	if (!in->next)
 		return;
 
@@ -97,6 +107,9 @@ static int hdrs_print(struct re_printf *pf, const struct indlg_req *r)
 			err |= re_hprintf(pf, "%s: %s\r\n", hv->name,
 					  hv->value);
 	}
+
+	if (r->xhdrs)
+		err |= re_hprintf(pf, "%s", r->xhdrs);
 
 	return err;
 }
@@ -204,6 +217,8 @@ static void send_handler(void *arg)
 	int err;
 
 	if (!in->cur) {
+		if (!in->next)
+			return;
 		in->cur = in->next->data;
 		in->next = in->next->next;
 	}
@@ -267,7 +282,51 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 				    "%s\"", r->met);
 	}
 
+	/* the handler may end the dialog: nothing of in after it */
 	next_start(in);
+	if (r->doneh)
+		r->doneh(msg, r->arg);
+}
+
+
+/**
+ * The in-dialog request state of a dialog, made at the first call
+ *
+ * @param uas UAS
+ * @param dlg The dialog (owns the state)
+ * @param req A request of the dialog that reached us (the INVITE):
+ *            our Contact is made from it
+ *
+ * @return The state, or NULL if out of memory
+ */
+struct indlg *indlg_get(struct uas *uas, struct dialog *dlg,
+			const struct sip_msg *req)
+{
+	struct indlg *in = dialog_indlg(dlg);
+	struct sa laddr;
+
+	if (in || !uas || !dlg || !req)
+		return in;
+
+	in = mem_zalloc(sizeof(*in), indlg_destructor);
+	if (!in)
+		return NULL;
+
+	in->uas = uas;
+	in->dlg = dlg;
+
+	/* the Contact of our 2xx (reply.c) */
+	uas_local_addr(&laddr, req);
+	if (re_sdprintf(&in->contact, "<sip:%r%s%J%s>", &req->uri.user,
+			pl_isset(&req->uri.user) ? "@" : "", &laddr,
+			sip_transp_param(req->tp))) {
+		mem_deref(in);
+		return NULL;
+	}
+
+	dialog_indlg_set(dlg, in);
+
+	return in;
 }
 
 
@@ -277,7 +336,7 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
  * @param uas    UAS
  * @param dlg    The dialog (owns the state from now on)
  * @param reqs   The step's requests (struct indlg_req, not empty)
- * @param invite The INVITE answered: our Contact is made from it
+ * @param invite The INVITE answered
  *
  * @return 0 if success, otherwise errorcode
  */
@@ -285,35 +344,58 @@ int indlg_start(struct uas *uas, struct dialog *dlg,
 		const struct list *reqs, const struct sip_msg *invite)
 {
 	struct indlg *in;
-	struct sa laddr;
-	int err;
 
-	if (!uas || !dlg || !reqs || !invite || list_isempty(reqs))
+	if (!reqs || list_isempty(reqs))
 		return EINVAL;
 
-	in = mem_zalloc(sizeof(*in), indlg_destructor);
+	in = indlg_get(uas, dlg, invite);
 	if (!in)
 		return ENOMEM;
 
-	in->uas  = uas;
-	in->dlg  = dlg;
-	in->reqs = reqs;
 	in->next = list_head(reqs);
-
-	/* the Contact of our 2xx (reply.c) */
-	uas_local_addr(&laddr, invite);
-	err = re_sdprintf(&in->contact, "<sip:%r%s%J%s>", &invite->uri.user,
-			  pl_isset(&invite->uri.user) ? "@" : "", &laddr,
-			  sip_transp_param(invite->tp));
-	if (err) {
-		mem_deref(in);
-		return err;
-	}
-
-	dialog_indlg_set(dlg, in);
-	next_start(in);
+	if (!in->cur)
+		next_start(in);
 
 	return 0;
+}
+
+
+/**
+ * Send a request made at run time (a session-timer refresh) as soon as
+ * the request in progress, if any, has its final response
+ *
+ * @param in State of the dialog
+ * @param r  The request (kept by the caller until its doneh)
+ */
+void indlg_refresh(struct indlg *in, const struct indlg_req *r)
+{
+	if (!in || !r)
+		return;
+
+	if (in->cur) {
+		in->pend = r;
+		return;
+	}
+
+	in->cur = r;
+	tmr_start(&in->tmr, 0, send_handler, in);
+}
+
+
+struct stimer *indlg_stimer(const struct indlg *in)
+{
+	return in ? in->st : NULL;
+}
+
+
+/** Hang a session timer off the state (NULL frees the current one) */
+void indlg_stimer_set(struct indlg *in, struct stimer *st)
+{
+	if (!in)
+		return;
+
+	mem_deref(in->st);
+	in->st = st;
 }
 
 

@@ -12,6 +12,7 @@
 
 
 static const char *const tags[] = {
+	"timer",     /* RFC 4028, timer.c */
 	NULL,
 };
 
@@ -120,4 +121,22 @@ int optag_supported_print(struct re_printf *pf, void *unused)
 		err |= re_hprintf(pf, "%s%s", i ? ", " : "", tags[i]);
 
 	return err;
+}
+
+
+/**
+ * The tags sipstub supports as one string, made once (a response
+ * writes it without the printf engine)
+ *
+ * @return "tag, tag" (may be empty)
+ */
+const char *optag_supported_str(void)
+{
+	static char str[256];
+
+	if (!str[0] && tags[0])
+		(void)re_snprintf(str, sizeof(str), "%H",
+				  optag_supported_print, NULL);
+
+	return str;
 }

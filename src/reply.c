@@ -488,7 +488,8 @@ static int defaults_write(struct mbuf *mb, const struct reply *r)
 		break;
 
 	case 422:
-		DEF("Min-SE", "1800");
+		if (!r->timer)
+			DEF("Min-SE", "1800");
 		break;
 
 	case 423:
@@ -516,6 +517,18 @@ static int defaults_write(struct mbuf *mb, const struct reply *r)
 	default:
 		err |= computed_write(mb, r);
 		break;
+	}
+
+	/* RFC 4028 9: Session-Expires, Require; Min-SE in a 422 */
+	if (r->timer)
+		err |= timer_resp_write(mb, r->timer, sc);
+
+	if (((sc >= 200 && sc < 300) || sc == 422) &&
+	    (met_is(msg, "INVITE") || met_is(msg, "UPDATE") ||
+	     met_is(msg, "OPTIONS")) && !hdr_overridden(r, "Supported")) {
+		err |= LIT_WRITE(mb, "Supported: ");
+		err |= mbuf_write_str(mb, optag_supported_str());
+		err |= LIT_WRITE(mb, "\r\n");
 	}
 
 	if (sc >= 200 && sc < 300) {

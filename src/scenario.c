@@ -97,6 +97,7 @@ static void rule_destructor(void *arg)
 	mem_deref(rule->methods);
 	mem_deref(rule->user);
 	mem_deref(rule->user_re);
+	mem_deref(rule->timer);
 	mem_deref(rule->name);
 }
 
@@ -1091,8 +1092,11 @@ static int rule_h(struct loader *ld, void *obj, const char *key,
 		return 0;
 	}
 
+	if (!strcmp(key, "session-timer"))
+		return timer_cfg_parse(ld, v, &rule->timer);
+
 	node_err(ld, k, "unknown rule key '%s' (expected name, match, "
-		 "reply, auto-100, check-199)", key);
+		 "reply, auto-100, check-199, session-timer)", key);
 
 	return EBADMSG;
 }

@@ -65,6 +65,7 @@ struct rule {
 	struct list steps;
 	bool auto100;
 	bool check199;
+	struct timer_cfg *timer;   /* 'session-timer', or NULL */
 };
 
 
@@ -92,3 +93,5 @@ int  headers_parse(struct loader *ld, const yaml_node_t *node,
 /* Scn_reqs: the 'requests' key of a step */
 
 int  reqs_parse(struct loader *ld, yaml_node_t *node, struct list *reqs);
+int  timer_cfg_parse(struct loader *ld, yaml_node_t *node,
+		     struct timer_cfg **cfgp);

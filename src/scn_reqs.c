@@ -1,6 +1,7 @@
 /**
- * @file scn_reqs.c  The 'requests' key of a 2xx step: requests sipstub
- *                   sends in the dialog (run by indlg.c)
+ * @file scn_reqs.c  Scenario keys of the in-dialog features: a 2xx
+ *                   step's 'requests' (run by indlg.c) and a rule's
+ *                   'session-timer' (timer.c)
  *
  * requests:
  *   - {method: INVITE, delay: 2s, sdp: hold}
@@ -10,6 +11,7 @@
  * Copyright (C) 2026 The sipstub authors
  */
 #include <string.h>
+#include <stdlib.h>
 #include <sipstub.h>
 #include "scenario_int.h"
 
@@ -309,4 +311,87 @@ int reqs_parse(struct loader *ld, yaml_node_t *node, struct list *reqs)
 	}
 
 	return err;
+}
+
+
+static int timer_h(struct loader *ld, void *obj, const char *key,
+		   yaml_node_t *k, yaml_node_t *v)
+{
+	struct timer_cfg *cfg = obj;
+	const char *s = scalar(v);
+	char *end = NULL;
+	unsigned long n = 0;
+
+	if (!strcmp(key, "refresher")) {
+		if (s && !strcmp(s, "uac"))
+			cfg->refresher = TIMER_REF_UAC;
+		else if (s && !strcmp(s, "uas"))
+			cfg->refresher = TIMER_REF_UAS;
+		else {
+			node_err(ld, v, "'refresher' must be uac or uas");
+			return EBADMSG;
+		}
+		return 0;
+	}
+
+	if (strcmp(key, "min-se") && strcmp(key, "expires")) {
+		node_err(ld, k, "unknown session-timer key '%s' (expected "
+			 "min-se, expires, refresher)", key);
+		return EBADMSG;
+	}
+
+	if (s && *s >= '0' && *s <= '9')
+		n = strtoul(s, &end, 10);
+
+	if (!end || *end || n < 1 || n > 86400) {
+		node_err(ld, v, "'%s' must be seconds, 1..86400", key);
+		return EBADMSG;
+	}
+
+	if (key[0] == 'm')
+		cfg->minse = (uint32_t)n;
+	else
+		cfg->expires = (uint32_t)n;
+
+	return 0;
+}
+
+
+/**
+ * Parse a rule's 'session-timer': {min-se: S, expires: S,
+ * refresher: uac|uas}. min-se below 90 (RFC 4028 5) is a testing knob
+ * for short intervals.
+ */
+int timer_cfg_parse(struct loader *ld, yaml_node_t *node,
+		    struct timer_cfg **cfgp)
+{
+	struct timer_cfg *cfg;
+	int err;
+
+	cfg = mem_zalloc(sizeof(*cfg), NULL);
+	if (!cfg)
+		return ENOMEM;
+
+	mem_deref(*cfgp);
+	*cfgp = cfg;
+
+	cfg->minse   = 90;
+	cfg->expires = 1800;
+
+	err = mapping_apply(ld, node, "'session-timer'", timer_h, cfg);
+	if (err)
+		return err;
+
+	if (cfg->expires < cfg->minse) {
+		node_err(ld, node, "'expires' is below 'min-se'");
+		return EBADMSG;
+	}
+
+	return 0;
+}
+
+
+const struct timer_cfg *rule_timer(const struct rule *rule)
+{
+	return rule ? rule->timer : NULL;
 }

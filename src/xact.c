@@ -30,6 +30,7 @@ struct xact {
 	struct mbuf *sdp;         /* our SDP for this INVITE */
 	uint64_t tag;             /* To-tag of dialog 1     */
 	uint64_t live_tag;        /* last early dialog not ended by 199 */
+	struct timer_neg tn;      /* session timer (INVITE, UPDATE) */
 	bool invite;
 };
 
@@ -164,6 +165,7 @@ static void dialog_hand_over(struct xact *x, const struct step *step,
 
 	if (x->dlg) {
 		dialog_response_sent(x->dlg, x->msg, resp);
+		timer_2xx(x->uas, x->dlg, x->msg, &x->tn);
 		return;
 	}
 
@@ -175,6 +177,8 @@ static void dialog_hand_over(struct xact *x, const struct step *step,
 		err = indlg_start(x->uas, dlg, &step->reqs, x->msg);
 	if (err)
 		DEBUG_WARNING("dialog: %m\n", err);
+	else
+		timer_2xx(x->uas, dlg, x->msg, &x->tn);
 }
 
 
@@ -258,6 +262,7 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	r.ctype   = body ? ctype : NULL;
 	r.body    = body ? mbuf_buf(body) : NULL;
 	r.bodylen = body ? mbuf_get_left(body) : 0;
+	r.timer   = x->tn.se ? &x->tn : NULL;
 
 	err = reply_send(&x->st, uas_stranss(x->uas), &r, &resp);
 	if (err)
@@ -273,6 +278,8 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 			dialog_hand_over(x, step, resp);
 		else if (x->dlg && !pl_strcmp(&x->msg->met, "BYE"))
 			dialog_terminate(x->dlg);
+		else if (x->dlg && !pl_strcmp(&x->msg->met, "UPDATE"))
+			timer_2xx(x->uas, x->dlg, x->msg, &x->tn);
 		else if (!x->dlg && !pl_strcmp(&x->msg->met, "SUBSCRIBE"))
 			subscribe_accepted(x, step);
 	}
@@ -325,6 +332,27 @@ static void fail(struct xact *x, int err)
 	err = reply_send(&x->st, uas_stranss(x->uas), &r, NULL);
 	if (err)
 		DEBUG_WARNING("%u to %r: %m\n", r.scode, &x->msg->met, err);
+}
+
+
+/* A final response of sipstub's own (session timer) ends it */
+static void final_send(struct xact *x, uint16_t sc)
+{
+	struct reply r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.msg   = x->msg;
+	r.scode = sc;
+	r.laddr = &x->laddr;
+	r.totag = x->dlg ? 0 : x->tag;
+	r.timer = &x->tn;
+
+	err = reply_send(&x->st, uas_stranss(x->uas), &r, NULL);
+	if (err)
+		DEBUG_WARNING("%u to %r: %m\n", sc, &x->msg->met, err);
+
+	mem_deref(x);
 }
 
 
@@ -452,6 +480,16 @@ int xact_start(struct uas *uas, const struct sip_msg *msg,
 			   x->invite ? cancel_handler : NULL, x);
 	if (err)
 		goto out;
+
+	/* RFC 4028 9: a 422 or 400 instead of the rule's answer */
+	if (x->invite || !pl_strcmp(&msg->met, "UPDATE")) {
+		uint16_t sc = timer_negotiate(&x->tn, msg, rule_timer(rule),
+					      dlg);
+		if (sc) {
+			final_send(x, sc);
+			goto out;
+		}
+	}
 
 	first = x->next ? x->next->data : NULL;
 
