@@ -12,8 +12,8 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (SipstubTestCase, SDP_OFFER, header, status, to_tag,
-                     run_sipp)
+from harness import (SipstubTestCase, SDP_OFFER, SCENARIOS, header, status,
+                     to_tag, run_sipp)
 from peer import Peer, reply, cseq, sdp_origin, sdp_dir
 
 SCENARIO = """
@@ -41,15 +41,10 @@ rules:
 SDP_ANSWER = SDP_OFFER
 
 
-class RequestsSent(SipstubTestCase):
+class DialogPeer(SipstubTestCase):
+    """A raw peer (UDP or TCP) that calls sipstub and answers its
+    requests"""
     tcp = False
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="indlg-")
-        cls.scenario = os.path.join(cls.tmp, "indlg.yaml")
-        with open(cls.scenario, "w") as f:
-            f.write(SCENARIO)
 
     def setUp(self):
         super().setUp()
@@ -116,6 +111,15 @@ class RequestsSent(SipstubTestCase):
         self.assertIn("tag=" + self.tag, header(req, "From")[0])
         self.assertIn("tag=bobtag", header(req, "To")[0])
         self.assertIn("SIP/2.0/%s " % self.p.tp, header(req, "Via")[0])
+
+
+class RequestsSent(DialogPeer):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="indlg-")
+        cls.scenario = os.path.join(cls.tmp, "indlg.yaml")
+        with open(cls.scenario, "w") as f:
+            f.write(SCENARIO)
 
     def test_sequence(self):
         self.call("seq")
@@ -264,29 +268,48 @@ class DialACodeSipp(SipstubTestCase):
         self.run_sipp_hold("t1")
 
 
-class DialACodeInfo(SipstubTestCase):
-    """*3 sends INFO with DTMF 1, then MESSAGE"""
+class DialACodeInfo(DialogPeer):
+    """*3 sends INFO with DTMF 1, then MESSAGE (no Record-Route: no
+    Route, the Request-URI is the Contact)"""
 
     def test_info_message(self):
-        t = RequestsSent("test_sequence")
-        t.stub = self.stub
-        t.p = Peer(("127.0.0.1", self.stub.port))
-        self.addCleanup(t.p.close)
-        t.call("*3", rr=False)
-        t.rr = None
-        info = t.expect("INFO")
+        self.call("*3", rr=False)
+        info = self.expect("INFO")
         self.assertEqual(info.split("\r\n", 1)[0],
-                         "INFO %s SIP/2.0" % t.contact)
+                         "INFO %s SIP/2.0" % self.contact)
         self.assertEqual(header(info, "Route"), [])
-        self.assertIn("Signal=1\r\n", info)
-        t.p.send(reply(info, 200, "OK"))
-        msg = t.expect("MESSAGE")
+        self.assertEqual(info.split("\r\n\r\n", 1)[1],
+                         "Signal=1\r\nDuration=160\r\n")
+        self.p.send(reply(info, 200, "OK"))
+        msg = self.expect("MESSAGE")
         self.assertEqual(cseq(msg)[0], cseq(info)[0] + 1)
-        t.p.send(reply(msg, 200, "OK"))
+        self.p.send(reply(msg, 200, "OK"))
         self.stub.wait_event(lambda e: e.get("event") == "uac" and
                              e.get("method") == "MESSAGE" and
                              e.get("code") == 200)
 
+
+class HoldResumeShipped(DialogPeer):
+    """scenarios/hold-resume.yaml, the whole sequence"""
+    scenario = os.path.join(SCENARIOS, "hold-resume.yaml")
+
+    def test_sequence(self):
+        self.call("anyone")
+        seen = []
+        for met, sdp in (("INVITE", "sendonly"), ("INVITE", "sendrecv"),
+                         ("UPDATE", "sendonly"), ("UPDATE", "sendrecv"),
+                         ("INFO", None), ("MESSAGE", None), ("BYE", None)):
+            req = self.expect(met, timeout=8)
+            seen.append(cseq(req)[0])
+            if sdp:
+                self.assertEqual(sdp_dir(req), sdp)
+                self.p.send(reply(req, 200, "OK", body=SDP_ANSWER))
+                if met == "INVITE":
+                    self.expect("ACK")
+            else:
+                self.p.send(reply(req, 200, "OK"))
+        self.assertEqual(seen, list(range(seen[0], seen[0] + 7)))
+        self.stub.wait_event(lambda e: e.get("event") == "hangup")
 
 if __name__ == "__main__":
     unittest.main()

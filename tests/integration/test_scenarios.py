@@ -23,6 +23,8 @@ SHIPPED = {
     "auth-401.yaml", "busy.yaml", "dial-a-code.yaml", "early-media.yaml",
     "every-code-sweep.yaml", "forking-199.yaml", "no-answer.yaml",
     "redirect.yaml", "retry-503.yaml", "timeout.yaml",
+    # tested in test_requests_sent.py and test_session_timer.py
+    "hold-resume.yaml", "session-timer.yaml",
 }
 
 SDP = ("v=0\r\n"

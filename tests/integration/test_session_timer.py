@@ -12,8 +12,8 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (SipstubTestCase, SDP_OFFER, header, status, to_tag,
-                     run_sipp)
+from harness import (SipstubTestCase, SDP_OFFER, SCENARIOS, header, status,
+                     to_tag, run_sipp)
 from peer import Peer, reply, cseq, sdp_dir
 
 SCENARIO = """
@@ -29,15 +29,9 @@ rules:
 """
 
 
-class SessionTimer(SipstubTestCase):
+class TimerPeer(SipstubTestCase):
+    """A raw peer (UDP or TCP) that calls sipstub"""
     tcp = False
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="stimer-")
-        cls.scenario = os.path.join(cls.tmp, "stimer.yaml")
-        with open(cls.scenario, "w") as f:
-            f.write(SCENARIO)
 
     def setUp(self):
         super().setUp()
@@ -111,6 +105,15 @@ class SessionTimer(SipstubTestCase):
 
     def events(self, name):
         return [e for e in self.stub.events() if e["event"] == name]
+
+
+class SessionTimer(TimerPeer):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="stimer-")
+        cls.scenario = os.path.join(cls.tmp, "stimer.yaml")
+        with open(cls.scenario, "w") as f:
+            f.write(SCENARIO)
 
     def test_422_then_accepted(self):
         # the dial-a-code default: minimum 90 s
@@ -284,6 +287,26 @@ class SessionTimerSipp(SipstubTestCase):
 
     def test_tcp(self):
         self.run_it("t1")
+
+
+class SessionTimerShipped(TimerPeer):
+    """scenarios/session-timer.yaml: the 2xx of each user"""
+    scenario = os.path.join(SCENARIOS, "session-timer.yaml")
+
+    def test_users(self):
+        r = self.invite("refresh", ["Supported: timer",
+                                    "Session-Expires: 1800"])
+        self.assertEqual(header(r, "Session-Expires"), ["90;refresher=uas"])
+        self.ack(1)
+        r = self.invite("expire", ["Supported: timer"])
+        self.assertEqual(header(r, "Session-Expires"), ["90;refresher=uac"])
+        self.assertEqual(header(r, "Require"), ["timer"])
+        self.ack(1)
+        r = self.invite("expire", ["Supported: timer",
+                                   "Session-Expires: 60"])
+        self.assertEqual(status(r), 422)
+        self.assertEqual(header(r, "Min-SE"), ["90"])
+        self.ack(1)
 
 
 if __name__ == "__main__":

@@ -237,7 +237,7 @@ static const char invite_text[] =
 	"CSeq: 7 INVITE\n"
 	"Contact: <sip:bob@10.0.0.1:5062>\n"
 	"Max-Forwards: 70\n"
-	"Require: 100rel, timer\n"
+	"Require: 100rel, gruu\n"
 	"Timestamp: 54\n"
 	"Content-Length: 0\n"
 	"\n";
@@ -1501,7 +1501,7 @@ static int unsupported_run(const char *require, const char *exp)
 	int err;
 
 	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
-	err |= unit_req_edit(&msg, invite_text, "Require: 100rel, timer\n",
+	err |= unit_req_edit(&msg, invite_text, "Require: 100rel, gruu\n",
 			require);
 	TEST_ERR(err);
 
@@ -1520,10 +1520,10 @@ static int unsupported_run(const char *require, const char *exp)
 }
 
 
-/* RFC 3261 8.2.2.3: 420 lists the Require tags (sipstub has none) */
+/* RFC 3261 8.2.2.3: 420 lists the Require tags sipstub lacks */
 static int check_420_one_tag(void)
 {
-	return unsupported_run("Require: timer\n", "timer");
+	return unsupported_run("Require: gruu\n", "gruu");
 }
 
 
@@ -1531,9 +1531,9 @@ static int check_420_tags(void)
 {
 	int err;
 
-	err  = unsupported_run("Require: 100rel, timer\n", "100rel, timer");
-	err |= unsupported_run("Require: 100rel\nRequire: timer\n",
-			       "100rel, timer");
+	err  = unsupported_run("Require: 100rel, gruu\n", "100rel, gruu");
+	err |= unsupported_run("Require: 100rel\nRequire: gruu\n",
+			       "100rel, gruu");
 
 	return err;
 }
@@ -1550,7 +1550,7 @@ static int check_420_no_require(void)
 	int err;
 
 	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
-	err |= unit_req_edit(&msg, invite_text, "Require: 100rel, timer\n", "");
+	err |= unit_req_edit(&msg, invite_text, "Require: 100rel, gruu\n", "");
 	TEST_ERR(err);
 
 	reply_init(&r, msg, 420, &laddr);
@@ -1839,6 +1839,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -1907,6 +1908,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5060>\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Content-Type: application/sdp\n"
@@ -1926,6 +1928,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -1965,6 +1968,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5060>\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Content-Length: 0\n"
@@ -1999,6 +2003,7 @@ static const struct golden goldens[] = {
 	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
 	 "Call-ID: call-1@example.com\n"
 	 "CSeq: 7 INVITE\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "contact: <sip:x@example.net>\n"
@@ -2083,10 +2088,10 @@ static const struct golden goldens[] = {
 	 "Call-ID: call-1@example.com\n"
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Unsupported: 100rel, timer\n"
+	 "Unsupported: 100rel, gruu\n"
 	 "Content-Length: 0\n"
 	 "\n"},
-	{.scode = 420, .from = "Require: 100rel, timer\n", .to = "",
+	{.scode = 420, .from = "Require: 100rel, gruu\n", .to = "",
 	 .resp =
 	 "dst: 192.0.2.5:6000\n"
 	 "SIP/2.0 420 Bad Extension\n"
@@ -2182,6 +2187,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2198,6 +2204,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2214,6 +2221,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2230,6 +2238,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2246,6 +2255,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2263,6 +2273,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2279,6 +2290,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2295,6 +2307,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2312,6 +2325,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2329,6 +2343,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2346,6 +2361,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2362,6 +2378,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2379,6 +2396,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2395,6 +2413,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2413,6 +2432,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2429,6 +2449,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2445,6 +2466,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
+	 "Supported: timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2517,6 +2539,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5060>\n"
+	 "Supported: timer\n"
 	 "Content-Length: 0\n"
 	 "\n"},
 	{.from = "INVITE sip:", .to = "BYE sip:", .scode = 200,
@@ -2632,7 +2655,7 @@ static const struct golden sweeps[] = {
 static int check_golden_sweep(void)
 {
 	static const uint16_t unregistered[] = {150, 299, 399, 499, 599, 699};
-	static const char exp[] = "30af120f18ab8d9498838eb249275ccb";
+	static const char exp[] = "178f0a47379eb200df65d14df23df435";
 	char hex[MD5_STR_SIZE];
 	uint8_t md[MD5_SIZE];
 	struct mbuf *all;

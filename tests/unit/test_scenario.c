@@ -804,7 +804,7 @@ static int check_err_rule(void)
 		{"rules:\n  - 200\n", 2, 5, "a rule must be a mapping"},
 		{"rules:\n  - {bogus: 1, reply: 200}\n", 2, 6,
 		 "unknown rule key 'bogus' (expected name, match, reply, "
-		 "auto-100, check-199)"},
+		 "auto-100, check-199, session-timer)"},
 		{"rules:\n  - match: {method: INVITE}\n", 2, 5,
 		 "rule has no 'reply'"},
 		{"rules:\n  - {name: [a], reply: 200}\n", 2, 12,
@@ -952,7 +952,7 @@ static int check_err_step(void)
 		{"OPTIONS: {code: 200, cod: 1}\n", 1, 22,
 		 "unknown step key 'cod' (expected code, reason, delay, "
 		 "headers, body, body-file, content-type, sdp, hangup, "
-		 "dialog)"},
+		 "dialog, requests)"},
 		{"INVITE: [[100]]\n", 1, 10,
 		 "a step is a status code or a mapping with 'code'"},
 		{"INVITE: [{[a]: 1, code: 200}]\n", 1, 11,
