@@ -347,6 +347,8 @@ static void final_send(struct xact *x, uint16_t sc)
 	r.laddr = &x->laddr;
 	r.totag = x->dlg ? 0 : x->tag;
 	r.timer = &x->tn;
+	if (sc == 400)
+		r.reason = "Bad Request (malformed Session-Expires or Min-SE)";
 
 	err = reply_send(&x->st, uas_stranss(x->uas), &r, NULL);
 	if (err)
