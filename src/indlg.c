@@ -38,6 +38,7 @@ struct indlg {
 	char *contact;                 /* ours, for target refreshes */
 	unsigned retries;
 	bool offer;                    /* our offer awaits its answer */
+	bool invite;                   /* our re-INVITE is in progress */
 };
 
 
@@ -184,7 +185,8 @@ static int req_send(struct indlg *in, const struct indlg_req *r)
 
 	/* a response reported from within uac_send() may end the dialog
 	 * and this state: nothing of it is touched after a success */
-	in->offer = body && r->sdp;
+	in->offer  = body && r->sdp;
+	in->invite = !strcmp(r->met, "INVITE");
 
 	/* RFC 3261 12.2.1.1, RFC 3311 5.1: target refreshes have Contact */
 	err = uac_send(&in->uac, in->uas, sdlg, r->met, resp_handler, in,
@@ -201,8 +203,10 @@ static int req_send(struct indlg *in, const struct indlg_req *r)
 		       body ? (unsigned)mbuf_get_left(body) : 0u,
 		       body ? mbuf_buf(body) : NULL,
 		       body ? mbuf_get_left(body) : (size_t)0);
-	if (err)
-		in->offer = false;
+	if (err) {
+		in->offer  = false;
+		in->invite = false;
+	}
 
 	mem_deref(body);
 
@@ -253,7 +257,8 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 	if (!err && msg->scode < 200)
 		return;
 
-	in->offer = false;
+	in->offer  = false;
+	in->invite = false;
 
 	/* RFC 3261 12.2.1.2: a 481 or 408 ends the dialog */
 	if (err || msg->scode == 408 || msg->scode == 481) {
@@ -400,8 +405,9 @@ void indlg_stimer_set(struct indlg *in, struct stimer *st)
 
 
 /**
- * An offer from the peer while ours is pending: 491 is due (RFC 3261
- * 14.2, RFC 3311 5.2)
+ * Glare: the peer's re-INVITE while ours is in progress (RFC 3261
+ * 14.2), or its UPDATE with an offer while ours is pending (RFC 3311
+ * 5.2) gets 491
  *
  * @param in  In-dialog request state of the dialog (may be NULL)
  * @param msg The peer's in-dialog request
@@ -410,14 +416,21 @@ void indlg_stimer_set(struct indlg *in, struct stimer *st)
  */
 bool indlg_glare(struct indlg *in, const struct sip_msg *msg)
 {
-	if (!in || !in->offer || !msg)
+	if (!in || !(in->offer || in->invite) || !msg)
 		return false;
 
-	if (pl_strcmp(&msg->met, "INVITE") && pl_strcmp(&msg->met, "UPDATE"))
+	if (!pl_strcmp(&msg->met, "UPDATE")) {
+		/* only an offer collides */
+		if (!in->offer || !mbuf_get_left(msg->mb) ||
+		    !msg_ctype_cmp(&msg->ctyp, "application", "sdp"))
+			return false;
+	}
+	else if (pl_strcmp(&msg->met, "INVITE")) {
 		return false;
+	}
 
 	evlog_event(uas_evlog(in->uas), "glare", msg,
-		    ",\"message\":\"our %s with an offer is pending: 491\"",
+		    ",\"message\":\"our %s is pending: 491\"",
 		    in->cur ? in->cur->met : "");
 
 	return true;

@@ -229,15 +229,33 @@ class RequestsSent(DialogPeer):
         self.send_ack(11, "z9hG4bK-g")
         self.stub.wait_event(lambda e: e.get("event") == "glare" and
                              e.get("method") == "INVITE")
+        # RFC 3311 5.2: an UPDATE collides only if it has an offer
+        upd = "\r\n".join([
+            "UPDATE sip:sipstub@127.0.0.1:%d SIP/2.0" % self.stub.port,
+            "Via: SIP/2.0/%s 127.0.0.1:%d;branch=z9hG4bK-u%%d;rport"
+            % (p.tp, p.port),
+            "Max-Forwards: 70",
+            "From: <sip:bob@test>;tag=bobtag",
+            "To: <%s>;tag=%s" % (self.ruri, self.tag),
+            "Call-ID: %s" % self.callid, "CSeq: %d UPDATE",
+            "Contact: <%s>" % self.contact, "%s"])
+        p.send(upd % (1, 12, "Content-Length: 0\r\n\r\n"))
+        _, r = p.recv_until(lambda m: cseq(m) == (12, "UPDATE"))
+        self.assertEqual(status(r), 200)
+        p.send(upd % (2, 13, "Content-Type: application/sdp\r\n"
+                      "Content-Length: %d\r\n\r\n%s"
+                      % (len(SDP_OFFER), SDP_OFFER)))
+        _, r = p.recv_until(lambda m: cseq(m) == (13, "UPDATE"))
+        self.assertEqual(status(r), 491)
         # ours completes; then the peer's offer is answered again
         p.send(reply(reinv, 200, "OK", body=SDP_ANSWER))
         self.expect("ACK")
-        p.send(mine.replace("CSeq: 11", "CSeq: 12")
+        p.send(mine.replace("CSeq: 11", "CSeq: 14")
                .replace("z9hG4bK-g1", "z9hG4bK-g2"))
         _, ok = p.recv_until(lambda m: status(m) == 200 and
-                             cseq(m) == (12, "INVITE"))
+                             cseq(m) == (14, "INVITE"))
         self.assertIsNotNone(ok)
-        self.send_ack(12, "z9hG4bK-g")
+        self.send_ack(14, "z9hG4bK-g")
 
 
 class RequestsSentTcp(RequestsSent):
