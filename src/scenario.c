@@ -321,7 +321,7 @@ static bool token_valid(const char *s)
 }
 
 
-bool method_valid(const char *s)
+static bool method_valid(const char *s)
 {
 	const char *p;
 

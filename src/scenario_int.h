@@ -83,7 +83,6 @@ const char *scalar(const yaml_node_t *node);
 int  subst(struct loader *ld, const yaml_node_t *node, const char *in,
 	   char **outp);
 int  duration_parse(const char *s, uint32_t *msp);
-bool method_valid(const char *s);
 int  mapping_apply(struct loader *ld, yaml_node_t *node, const char *what,
 		   loader_key_h *h, void *obj);
 int  headers_parse(struct loader *ld, const yaml_node_t *node,
