@@ -290,6 +290,29 @@ class SessionTimerSipp(SipstubTestCase):
         self.run_it("t1")
 
 
+class SessionTimerNoFile(TimerPeer):
+    """the built-in dial-a-code alone: a timer whenever the client asks,
+    the client refreshing when it says so"""
+
+    def test_dial_a_code(self):
+        r = self.invite("200", ["Supported: timer",
+                                "Session-Expires: 90;refresher=uac"])
+        self.assertEqual(status(r), 200)
+        self.assertEqual(header(r, "Session-Expires"), ["90;refresher=uac"])
+        self.assertEqual(header(r, "Require"), ["timer"])
+        self.ack(1)
+        u = self.in_dialog("UPDATE", 2, ["Supported: timer",
+                                         "Session-Expires: 120;refresher=uac"])
+        self.assertEqual(header(u, "Session-Expires"), ["120;refresher=uac"])
+        acts = [(e["action"], e["expires"])
+                for e in self.events("session-timer")]
+        self.assertEqual(acts, [("start", 90), ("refreshed", 120)])
+
+
+class SessionTimerNoFileTcp(SessionTimerNoFile):
+    tcp = True
+
+
 class SessionTimerShipped(TimerPeer):
     """scenarios/session-timer.yaml: the 2xx of each user"""
     scenario = os.path.join(SCENARIOS, "session-timer.yaml")
