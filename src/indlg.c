@@ -235,8 +235,9 @@ static void send_handler(void *arg)
 		return;
 	}
 
-	/* RFC 3261 14.1: no INVITE while one is in progress either way */
-	if (!dialog_confirmed(in->dlg)) {
+	/* RFC 3261 14.1: no INVITE while one is in progress either way;
+	 * RFC 3311 5.1: no offer while one awaits its answer (an ACK) */
+	if (is_offer_met(r->met) && !dialog_confirmed(in->dlg)) {
 		tmr_start(&in->tmr, ACK_WAIT, send_handler, in);
 		return;
 	}
