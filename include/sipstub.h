@@ -311,7 +311,8 @@ struct indlg_req {
 	enum indlg_sdp sdp;
 	/* requests made at run time (session-timer refreshes) */
 	const char *xhdrs;   /* header lines added as they are */
-	void (*doneh)(const struct sip_msg *msg, void *arg);  /* final */
+	/* its final response (msg NULL: it could not be sent) */
+	void (*doneh)(const struct sip_msg *msg, void *arg);
 	void *arg;
 };
 

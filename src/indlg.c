@@ -246,6 +246,8 @@ static void send_handler(void *arg)
 	if (err) {
 		DEBUG_WARNING("%s: %m\n", r->met, err);
 		next_start(in);
+		if (r->doneh)
+			r->doneh(NULL, r->arg);
 	}
 }
 

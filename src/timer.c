@@ -261,6 +261,11 @@ static void refresh_done(const struct sip_msg *msg, void *arg)
 
 	st->sent = false;
 
+	if (!msg) {
+		arm(st);
+		return;
+	}
+
 	/* RFC 4028 7.2: the 2xx says the interval from now on */
 	if (msg->scode < 300) {
 		const struct sip_hdr *seh;
