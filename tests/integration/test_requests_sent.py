@@ -261,6 +261,26 @@ class RequestsSent(DialogPeer):
 class RequestsSentTcp(RequestsSent):
     tcp = True
 
+    def test_contact_without_transport(self):
+        """RFC 3263 4.1: a Contact without ;transport= and a numeric
+        host means UDP, also for a call that came over TCP"""
+        import socket
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", self.p.port))
+        self.addCleanup(udp.close)
+        self.p.param = ""
+        self.call("hold", rr=False)
+        udp.settimeout(5)
+        data, _ = udp.recvfrom(65535)
+        reinv = data.decode()
+        self.assertTrue(reinv.startswith("INVITE %s SIP/2.0" %
+                                         self.contact), reinv)
+        self.assertIn("SIP/2.0/UDP ", header(reinv, "Via")[0])
+        udp.sendto(reply(reinv, 200, "OK", body=SDP_ANSWER).encode(),
+                   ("127.0.0.1", self.stub.port))
+        self.stub.wait_event(lambda e: e.get("event") == "uac" and
+                             e.get("code") == 200)
+
 
 class DialACodeSipp(SipstubTestCase):
     """*1 holds and resumes with re-INVITEs that SIPp answers"""
