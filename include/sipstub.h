@@ -24,6 +24,7 @@ struct scenario;
 struct media;
 struct dialog;
 struct xact;
+struct indlg;
 
 
 /* Tq: timer queues, one FIFO per delay (O(1) start) */
@@ -131,6 +132,7 @@ struct reply {
 	const uint8_t *body;
 	size_t bodylen;
 	uint32_t rseq;              /* RFC 3262: reliable, 0: not     */
+	const struct timer_neg *timer;  /* session timer, or NULL */
 };
 
 int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r);
@@ -147,6 +149,7 @@ bool optag_require_unsupported(const struct sip_msg *msg);
 int  optag_unsupported_print(struct re_printf *pf,
 			     const struct sip_msg *msg);
 int  optag_supported_print(struct re_printf *pf, void *unused);
+const char *optag_supported_str(void);
 
 
 /* Expand: ${name} substitution in scenario strings at reply time */
@@ -178,6 +181,7 @@ struct step {
 	char *ctype;
 	enum sdp_mode sdp;
 	enum reliable reliable;
+	struct list reqs;     /* struct indlg_req, after a 2xx      */
 	bool has_code;        /* loader: 'code' given      */
 	bool has_body;        /* loader: 'body' given      */
 	bool body_file;       /* loader: 'body-file' given */
@@ -289,6 +293,7 @@ void trace_reset(struct trace *tr);
 int  media_alloc(struct media **mp, const struct sa *laddr);
 int  media_answer(struct media *m, struct mbuf *offer, struct mbuf **mbp);
 int  media_offer(struct media *m, struct mbuf **mbp);
+int  media_offer_dir(struct media *m, enum sdp_dir dir, struct mbuf **mbp);
 int  media_remote_answer(struct media *m, struct mbuf *answer);
 bool media_has_common(const struct media *m);
 
@@ -321,6 +326,10 @@ struct sip_dialog *dialog_sdlg(struct dialog *dlg);
 void dialog_terminate(struct dialog *dlg);
 int  dialog_hangup_callid(struct uas *uas, const struct pl *callid,
 			  const char *why);
+void dialog_hangup(struct dialog *dlg, const char *why);
+bool dialog_confirmed(const struct dialog *dlg);
+void dialog_indlg_set(struct dialog *dlg, struct indlg *in);
+struct indlg *dialog_indlg(const struct dialog *dlg);
 
 
 /* Rawrx: UDP datagrams libre's parser rejects */
@@ -365,6 +374,77 @@ void tls_srv_set_evlog(struct tls_srv *ts, struct evlog *el);
 bool tls_srv_self_signed(const struct tls_srv *ts);
 int  tls_srv_fingerprint_print(struct re_printf *pf,
 			       const struct tls_srv *ts);
+/* Indlg: requests a scenario makes sipstub send in a dialog */
+
+enum indlg_sdp {
+	INDLG_SDP_NONE = 0,
+	INDLG_SDP_OFFER,     /* an offer in the current direction */
+	INDLG_SDP_HOLD,      /* a=sendonly (RFC 3264 8.4) */
+	INDLG_SDP_RESUME,    /* a=sendrecv */
+};
+
+/** One entry of a step's 'requests' list */
+struct indlg_req {
+	struct le le;
+	char met[16];
+	uint32_t delay;      /* ms after the previous final (first: 2xx) */
+	struct list hdrs;    /* struct hdrval */
+	char *body;
+	size_t bodylen;
+	char *ctype;
+	enum indlg_sdp sdp;
+	/* requests made at run time (session-timer refreshes) */
+	const char *xhdrs;   /* header lines added as they are */
+	/* its final response (msg NULL: it could not be sent) */
+	void (*doneh)(const struct sip_msg *msg, void *arg);
+	void *arg;
+};
+
+struct stimer;
+
+struct indlg *indlg_get(struct uas *uas, struct dialog *dlg,
+			const struct sip_msg *req);
+int  indlg_start(struct uas *uas, struct dialog *dlg,
+		 const struct list *reqs, const struct sip_msg *invite);
+void indlg_refresh(struct indlg *in, const struct indlg_req *r);
+bool indlg_glare(struct indlg *in, const struct sip_msg *msg);
+const char *indlg_sdp_name(enum indlg_sdp sdp);
+struct stimer *indlg_stimer(const struct indlg *in);
+void indlg_stimer_set(struct indlg *in, struct stimer *st);
+
+
+/* Timer: session timers (RFC 4028) */
+
+enum timer_refresher {
+	TIMER_REF_AUTO = 0,    /* the client's choice, else uas */
+	TIMER_REF_UAC,
+	TIMER_REF_UAS,
+};
+
+/** Rule key 'session-timer' */
+struct timer_cfg {
+	uint32_t minse;        /* s, our minimum (default 90) */
+	uint32_t expires;      /* s, the interval we ask for (default 1800) */
+	enum timer_refresher refresher;
+};
+
+/** The outcome for one INVITE or UPDATE */
+struct timer_neg {
+	const struct timer_cfg *cfg;  /* the rule's, kept by the dialog */
+	uint32_t se;           /* s, 0: no session timer */
+	uint32_t minse;        /* s, Min-SE of a 422 and of our refreshes */
+	bool uac_refresh;      /* refresher=uac */
+	bool require;          /* Require: timer in the 2xx */
+	bool update;           /* the client allows UPDATE */
+};
+
+uint16_t timer_negotiate(struct timer_neg *tn, const struct sip_msg *msg,
+			 const struct timer_cfg *cfg, struct dialog *dlg);
+int  timer_resp_write(struct mbuf *mb, const struct timer_neg *tn,
+		      uint16_t scode);
+void timer_2xx(struct uas *uas, struct dialog *dlg,
+	       const struct sip_msg *req, const struct timer_neg *tn);
+const struct timer_cfg *rule_timer(const struct rule *rule);
 
 
 /* UAS: the SIP stack, transports and request dispatch */

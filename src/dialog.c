@@ -37,6 +37,7 @@ struct dialog {
 	struct sip_dialog *sdlg;   /* for our BYE, see dialog_new() */
 	struct sip_request *bye;
 	struct tqent *hangup;      /* only if the hangup timer runs */
+	struct indlg *indlg;       /* only if the scenario sends requests */
 	uint64_t ltag;             /* our To-tag, %016llx on the wire */
 	uint32_t rseq;             /* last remote CSeq */
 	uint32_t callid_len;
@@ -76,6 +77,7 @@ static void dialog_destructor(void *arg)
 	if (d->counted)
 		uas_count(d->uas, true, -1);
 	hash_unlink(&d->he);
+	mem_deref(d->indlg);
 	mem_deref(d->hangup);
 	mem_deref(d->rtx);
 	mem_deref(d->bye);
@@ -244,6 +246,7 @@ static void bye_send(struct dialog *d, const char *why)
 
 	d->ending = true;
 	d->hangup = mem_deref(d->hangup);
+	d->indlg  = mem_deref(d->indlg);
 
 	/* after the ACK the INVITE is no longer kept */
 	if (d->rtx) {
@@ -606,6 +609,28 @@ static bool callid_cmp_handler(struct le *le, void *arg)
 
 
 /**
+ * Send BYE and end the dialog (logged as a "hangup" event)
+ *
+ * @param d   Dialog; it may be gone when this returns
+ * @param why Reason for the event log (JSON-safe text)
+ */
+void dialog_hangup(struct dialog *d, const char *why)
+{
+	if (!d || !why)
+		return;
+
+	bye_send(d, why);
+}
+
+
+/** True once the ACK of every 2xx of ours came (RFC 3261 14.1) */
+bool dialog_confirmed(const struct dialog *d)
+{
+	return d && !d->rtx && !d->ending;
+}
+
+
+/**
  * Hang up a call from outside: BYE in the dialog of a Call-ID
  *
  * @param uas    UAS
@@ -639,4 +664,24 @@ int dialog_hangup_callid(struct uas *uas, const struct pl *callid,
 	bye_send(d, why);
 
 	return 0;
+}
+
+
+/**
+ * Hang the in-dialog request state of a scenario off the dialog,
+ * which frees it with itself or at the hangup
+ */
+void dialog_indlg_set(struct dialog *d, struct indlg *in)
+{
+	if (!d)
+		return;
+
+	mem_deref(d->indlg);
+	d->indlg = in;
+}
+
+
+struct indlg *dialog_indlg(const struct dialog *d)
+{
+	return d ? d->indlg : NULL;
 }

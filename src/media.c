@@ -226,6 +226,27 @@ int media_offer(struct media *m, struct mbuf **mbp)
 
 
 /**
+ * An offer in a direction: hold (sendonly) or resume (sendrecv), RFC
+ * 3264 8.4; each offer is a new session version (sdp_encode() counts)
+ *
+ * @param m   Media
+ * @param dir Our direction from now on
+ * @param mbp The offer, set on success
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int media_offer_dir(struct media *m, enum sdp_dir dir, struct mbuf **mbp)
+{
+	if (!m || !mbp)
+		return EINVAL;
+
+	sdp_media_set_ldir(m->sm, dir);
+
+	return sdp_encode(mbp, m->sdp, true);
+}
+
+
+/**
  * Take the answer to our offer (from the ACK or a PRACK)
  */
 int media_remote_answer(struct media *m, struct mbuf *answer)

@@ -13,6 +13,7 @@
 
 static const char *const tags[] = {
 	"100rel",     /* RFC 3262, prack.c */
+	"timer",     /* RFC 4028, timer.c */
 	NULL,
 };
 
@@ -168,4 +169,22 @@ int optag_supported_print(struct re_printf *pf, void *unused)
 	}
 
 	return err;
+}
+
+
+/**
+ * The tags sipstub supports as one string, made once (a response
+ * writes it without the printf engine)
+ *
+ * @return "tag, tag" (may be empty)
+ */
+const char *optag_supported_str(void)
+{
+	static char str[256];
+
+	if (!str[0] && tags[0])
+		(void)re_snprintf(str, sizeof(str), "%H",
+				  optag_supported_print, NULL);
+
+	return str;
 }

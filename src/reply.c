@@ -531,7 +531,8 @@ static int defaults_write(struct mbuf *mb, const struct reply *r)
 		break;
 
 	case 422:
-		DEF("Min-SE", "1800");
+		if (!r->timer)
+			DEF("Min-SE", "1800");
 		break;
 
 	case 423:
@@ -569,13 +570,16 @@ static int defaults_write(struct mbuf *mb, const struct reply *r)
 		err |= LIT_WRITE(mb, "\r\n");
 	}
 
-	/* RFC 3261 20.37: the extensions we support */
-	if (sc > 100 && sc < 300 && !hdr_overridden(r, "Supported") &&
-	    (met_is(msg, "INVITE") || met_is(msg, "OPTIONS"))) {
-		struct re_printf pf = {mbuf_vph, mb};
+	/* RFC 4028 9: Session-Expires, Require; Min-SE in a 422 */
+	if (r->timer)
+		err |= timer_resp_write(mb, r->timer, sc);
 
+	/* RFC 3261 20.37: the extensions we support */
+	if (((sc > 100 && sc < 300) || sc == 422) &&
+	    (met_is(msg, "INVITE") || met_is(msg, "UPDATE") ||
+	     met_is(msg, "OPTIONS")) && !hdr_overridden(r, "Supported")) {
 		err |= LIT_WRITE(mb, "Supported: ");
-		err |= optag_supported_print(&pf, NULL);
+		err |= mbuf_write_str(mb, optag_supported_str());
 		err |= LIT_WRITE(mb, "\r\n");
 	}
 

@@ -76,6 +76,7 @@ static void step_destructor(void *arg)
 
 	list_unlink(&step->le);
 	list_flush(&step->hdrs);
+	list_flush(&step->reqs);
 	mem_deref(step->reason);
 	mem_deref(step->body);
 	mem_deref(step->ctype);
@@ -97,6 +98,7 @@ static void rule_destructor(void *arg)
 	mem_deref(rule->methods);
 	mem_deref(rule->user);
 	mem_deref(rule->user_re);
+	mem_deref(rule->timer);
 	mem_deref(rule->name);
 	mem_deref(rule->auth);
 	mem_deref(rule->reg);
@@ -105,8 +107,8 @@ static void rule_destructor(void *arg)
 
 /* --- errors and YAML node helpers --- */
 
-static void node_err(struct loader *ld, const yaml_node_t *node,
-		     const char *fmt, ...)
+void node_err(struct loader *ld, const yaml_node_t *node,
+	      const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -125,13 +127,13 @@ static void node_err(struct loader *ld, const yaml_node_t *node,
 }
 
 
-static yaml_node_t *node_get(struct loader *ld, int id)
+yaml_node_t *node_get(struct loader *ld, int id)
 {
 	return yaml_document_get_node(ld->doc, id);
 }
 
 
-static const char *scalar(const yaml_node_t *node)
+const char *scalar(const yaml_node_t *node)
 {
 	if (!node || node->type != YAML_SCALAR_NODE)
 		return NULL;
@@ -162,8 +164,8 @@ static bool key_dup(struct loader *ld, const yaml_node_t *map,
 
 
 /* Replace ${var} from the vars: section; run-time names stay */
-static int subst(struct loader *ld, const yaml_node_t *node,
-		 const char *in, char **outp)
+int subst(struct loader *ld, const yaml_node_t *node,
+	  const char *in, char **outp)
 {
 	struct mbuf *mb;
 	const char *p = in;
@@ -236,7 +238,7 @@ static int subst(struct loader *ld, const yaml_node_t *node,
 /**
  * Parse a duration: 500ms, 2s, 1.5s, 1m
  */
-static int duration_parse(const char *s, uint32_t *msp)
+int duration_parse(const char *s, uint32_t *msp)
 {
 	char *end;
 	double v;
@@ -483,12 +485,8 @@ static int regex_compile(struct loader *ld, const yaml_node_t *node,
 
 
 /* Call h for each key of a mapping; duplicates are errors, skipped */
-static int mapping_apply(struct loader *ld, yaml_node_t *node,
-			 const char *what,
-			 int (*h)(struct loader *ld, void *obj,
-				  const char *key, yaml_node_t *k,
-				  yaml_node_t *v),
-			 void *obj)
+int mapping_apply(struct loader *ld, yaml_node_t *node, const char *what,
+		  loader_key_h *h, void *obj)
 {
 	yaml_node_pair_t *pair;
 	int err = 0;
@@ -557,8 +555,8 @@ static int code_parse(struct loader *ld, const yaml_node_t *node,
 }
 
 
-static int headers_parse(struct loader *ld, const yaml_node_t *node,
-			 struct list *hdrs)
+int headers_parse(struct loader *ld, const yaml_node_t *node,
+		  struct list *hdrs)
 {
 	yaml_node_pair_t *pair;
 	int err = 0;
@@ -745,6 +743,9 @@ static int step_key(struct loader *ld, struct step *step, const char *key,
 		return str_dup(&step->ctype, s);
 	}
 
+	if (!strcmp(key, "requests"))
+		return reqs_parse(ld, v, &step->reqs);
+
 	if (!strcmp(key, "sdp")) {
 		bool on;
 
@@ -772,7 +773,7 @@ static int step_key(struct loader *ld, struct step *step, const char *key,
 
 	node_err(ld, k, "unknown step key '%s' (expected code, reason, "
 		 "delay, headers, body, body-file, content-type, sdp, "
-		 "hangup, dialog, reliable)", key);
+		 "hangup, dialog, reliable, requests)", key);
 
 	return EBADMSG;
 }
@@ -861,6 +862,12 @@ static int step_check(struct loader *ld, yaml_node_t *node,
 	    (step->scode <= 100 || step->scode >= 200)) {
 		node_err(ld, node, "'reliable: true' only goes with a "
 			 "101..199");
+		return EBADMSG;
+	}
+
+	if (!list_isempty(&step->reqs) &&
+	    !(step->scode >= 200 && step->scode < 300)) {
+		node_err(ld, node, "'requests' only go with a 2xx");
 		return EBADMSG;
 	}
 
@@ -1263,8 +1270,12 @@ static int rule_h(struct loader *ld, void *obj, const char *key,
 		return 0;
 	}
 
+	if (!strcmp(key, "session-timer"))
+		return timer_cfg_parse(ld, v, &rule->timer);
+
 	node_err(ld, k, "unknown rule key '%s' (expected name, match, "
-		 "reply, auto-100, check-199, auth, registrar)", key);
+		 "reply, auto-100, check-199, auth, registrar, "
+		 "session-timer)", key);
 
 	return EBADMSG;
 }

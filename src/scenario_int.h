@@ -6,6 +6,7 @@
  */
 
 #include <regex.h>
+#include <yaml.h>
 
 
 enum {
@@ -67,4 +68,32 @@ struct rule {
 	bool check199;
 	struct auth *auth;      /* check credentials before the steps */
 	struct regcfg *reg;     /* a registrar answers REGISTER */
+	struct timer_cfg *timer;   /* 'session-timer', or NULL */
 };
+
+
+/* Loader helpers (scenario.c), shared with scn_reqs.c */
+
+struct loader;
+
+typedef int (loader_key_h)(struct loader *ld, void *obj, const char *key,
+			   yaml_node_t *k, yaml_node_t *v);
+
+void node_err(struct loader *ld, const yaml_node_t *node,
+	      const char *fmt, ...);
+yaml_node_t *node_get(struct loader *ld, int id);
+const char *scalar(const yaml_node_t *node);
+int  subst(struct loader *ld, const yaml_node_t *node, const char *in,
+	   char **outp);
+int  duration_parse(const char *s, uint32_t *msp);
+int  mapping_apply(struct loader *ld, yaml_node_t *node, const char *what,
+		   loader_key_h *h, void *obj);
+int  headers_parse(struct loader *ld, const yaml_node_t *node,
+		   struct list *hdrs);
+
+
+/* Scn_reqs: the 'requests' key of a step */
+
+int  reqs_parse(struct loader *ld, yaml_node_t *node, struct list *reqs);
+int  timer_cfg_parse(struct loader *ld, yaml_node_t *node,
+		     struct timer_cfg **cfgp);

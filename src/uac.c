@@ -6,7 +6,8 @@
  * each request on the UAS's list until its final response (so that
  * shutdown frees it), logs the outcome as a "uac" event and hands the
  * responses to its owner. The owner may drop a request at any time;
- * libre then ends the transaction on its own.
+ * libre then ends the transaction on its own. A 2xx to an INVITE is
+ * ACKed here (RFC 3261 13.2.2.4; libre ACKs the other finals).
  *
  * Copyright (C) 2026 The sipstub authors
  */
@@ -23,6 +24,7 @@ struct uac {
 	struct uas *uas;
 	struct sip_request *req;
 	struct uac **uacp;       /* the owner's pointer, cleared at the end */
+	struct sip_dialog *dlg;  /* INVITE only: for the ACK of its 2xx */
 	uac_resp_h *resph;
 	void *arg;
 	char met[16];
@@ -39,7 +41,21 @@ static void uac_destructor(void *arg)
 	if (uac->uacp)
 		*uac->uacp = NULL;
 	mem_deref(uac->req);
+	mem_deref(uac->dlg);
 	mem_deref(uac->callid);
+}
+
+
+/* RFC 3261 13.2.2.4: the ACK of a 2xx, CSeq number of the INVITE */
+static void ack_send(struct uac *uac, const struct sip_msg *msg)
+{
+	int err;
+
+	err = sip_drequestf(NULL, uas_sip(uac->uas), false, "ACK", uac->dlg,
+			    msg->cseq.num, NULL, NULL, NULL, NULL,
+			    "Content-Length: 0\r\n\r\n");
+	if (err)
+		DEBUG_WARNING("ACK: %m\n", err);
 }
 
 
@@ -62,8 +78,13 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 			    &callid, err);
 	else
 		evlog_event(uas_evlog(uac->uas), "uac", NULL,
-			    ",\"method\":\"%s\",\"call_id\":%H,\"code\":%u",
-			    uac->met, json_str_print, &callid, msg->scode);
+			    ",\"method\":\"%s\",\"call_id\":%H,\"cseq\":%u,"
+			    "\"code\":%u,\"reason\":%H", uac->met,
+			    json_str_print, &callid, msg->cseq.num,
+			    msg->scode, json_str_print, &msg->reason);
+
+	if (!err && uac->dlg && msg->scode < 300)
+		ack_send(uac, msg);
 
 	/* the request is done: nothing to cancel when the owner goes */
 	uac->done = true;
@@ -115,6 +136,8 @@ int uac_send(struct uac **uacp, struct uas *uas, struct sip_dialog *dlg,
 	uac->resph = resph;
 	uac->arg   = arg;
 	str_ncpy(uac->met, met, sizeof(uac->met));
+	if (!strcmp(met, "INVITE"))
+		uac->dlg = mem_ref(dlg);
 
 	err = str_dup(&uac->callid, sip_dialog_callid(dlg));
 	if (err)

@@ -278,6 +278,12 @@ static void in_dialog(struct uas *uas, const struct sip_msg *msg)
 		return;
 	}
 
+	/* RFC 3261 14.2, RFC 3311 5.2: glare with our re-INVITE/offer */
+	if (indlg_glare(dialog_indlg(dlg), msg)) {
+		reply_plain(uas, msg, 491, NULL);
+		return;
+	}
+
 	rule = scenario_match(uas->scn, msg);
 	if (!rule) {
 		reply_plain(uas, msg, 200, NULL);

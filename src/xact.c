@@ -33,6 +33,7 @@ struct xact {
 	struct prack *prack;      /* reliable provisionals, early dialogs */
 	uint64_t tag;             /* To-tag of dialog 1     */
 	uint64_t live_tag;        /* last early dialog not ended by 199 */
+	struct timer_neg tn;      /* session timer (INVITE, UPDATE) */
 	bool invite;
 };
 
@@ -166,19 +167,25 @@ static uint64_t step_tag(const struct xact *x, const struct step *step)
 static void dialog_hand_over(struct xact *x, const struct step *step,
 			     struct mbuf *resp)
 {
+	struct dialog *dlg;
 	int err;
 
 	if (x->dlg) {
 		dialog_response_sent(x->dlg, x->msg, resp);
+		timer_2xx(x->uas, x->dlg, x->msg, &x->tn);
 		return;
 	}
 
 	x->msg->tag = step_tag(x, step);
 
-	err = dialog_alloc(NULL, x->uas, x->msg, resp, x->media,
+	err = dialog_alloc(&dlg, x->uas, x->msg, resp, x->media,
 			   step->hangup);
+	if (!err && !list_isempty(&step->reqs))
+		err = indlg_start(x->uas, dlg, &step->reqs, x->msg);
 	if (err)
 		DEBUG_WARNING("dialog: %m\n", err);
+	else
+		timer_2xx(x->uas, dlg, x->msg, &x->tn);
 }
 
 
@@ -262,6 +269,7 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	r.ctype   = body ? ctype : NULL;
 	r.body    = body ? mbuf_buf(body) : NULL;
 	r.bodylen = body ? mbuf_get_left(body) : 0;
+	r.timer   = x->tn.se ? &x->tn : NULL;
 
 	if (x->invite && !x->dlg && sc > 100 && sc < 200)
 		err = prack_reply(&x->prack, x->uas, &x->st, &r,
@@ -282,6 +290,8 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 			dialog_hand_over(x, step, resp);
 		else if (x->dlg && !pl_strcmp(&x->msg->met, "BYE"))
 			dialog_terminate(x->dlg);
+		else if (x->dlg && !pl_strcmp(&x->msg->met, "UPDATE"))
+			timer_2xx(x->uas, x->dlg, x->msg, &x->tn);
 		else if (!x->dlg && !pl_strcmp(&x->msg->met, "SUBSCRIBE"))
 			subscribe_accepted(x, step);
 	}
@@ -334,6 +344,29 @@ static void fail(struct xact *x, int err)
 	err = reply_send(&x->st, uas_stranss(x->uas), &r, NULL);
 	if (err)
 		DEBUG_WARNING("%u to %r: %m\n", r.scode, &x->msg->met, err);
+}
+
+
+/* A final response of sipstub's own (session timer) ends it */
+static void final_send(struct xact *x, uint16_t sc)
+{
+	struct reply r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.msg   = x->msg;
+	r.scode = sc;
+	r.laddr = &x->laddr;
+	r.totag = x->dlg ? 0 : x->tag;
+	r.timer = &x->tn;
+	if (sc == 400)
+		r.reason = "Bad Request (malformed Session-Expires or Min-SE)";
+
+	err = reply_send(&x->st, uas_stranss(x->uas), &r, NULL);
+	if (err)
+		DEBUG_WARNING("%u to %r: %m\n", sc, &x->msg->met, err);
+
+	mem_deref(x);
 }
 
 
@@ -486,6 +519,16 @@ int xact_start(struct uas *uas, const struct sip_msg *msg,
 			   x->invite ? cancel_handler : NULL, x);
 	if (err)
 		goto out;
+
+	/* RFC 4028 9: a 422 or 400 instead of the rule's answer */
+	if (x->invite || !pl_strcmp(&msg->met, "UPDATE")) {
+		uint16_t sc = timer_negotiate(&x->tn, msg, rule_timer(rule),
+					      dlg);
+		if (sc) {
+			final_send(x, sc);
+			goto out;
+		}
+	}
 
 	first = x->next ? x->next->data : NULL;
 

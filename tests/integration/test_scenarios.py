@@ -29,6 +29,8 @@ SHIPPED = {
     "prack.yaml",  # tests in test_prack.py (TestScenario)
     "auth-forever.yaml", "auth-md5-first.yaml", "auth-stale.yaml",
     "registrar.yaml",
+    # tested in test_requests_sent.py and test_session_timer.py
+    "hold-resume.yaml", "session-timer.yaml",
 }
 
 SDP = ("v=0\r\n"

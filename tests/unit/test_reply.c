@@ -237,7 +237,7 @@ static const char invite_text[] =
 	"CSeq: 7 INVITE\n"
 	"Contact: <sip:bob@10.0.0.1:5062>\n"
 	"Max-Forwards: 70\n"
-	"Require: 100rel, timer\n"
+	"Require: 100rel, gruu\n"
 	"Timestamp: 54\n"
 	"Content-Length: 0\n"
 	"\n";
@@ -1501,7 +1501,7 @@ static int unsupported_run(const char *require, const char *exp)
 	int err;
 
 	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
-	err |= unit_req_edit(&msg, invite_text, "Require: 100rel, timer\n",
+	err |= unit_req_edit(&msg, invite_text, "Require: 100rel, gruu\n",
 			require);
 	TEST_ERR(err);
 
@@ -1523,7 +1523,7 @@ static int unsupported_run(const char *require, const char *exp)
 /* RFC 3261 8.2.2.3: 420 lists the Require tags sipstub lacks */
 static int check_420_one_tag(void)
 {
-	return unsupported_run("Require: timer\n", "timer");
+	return unsupported_run("Require: gruu\n", "gruu");
 }
 
 
@@ -1531,10 +1531,10 @@ static int check_420_tags(void)
 {
 	int err;
 
-	/* 100rel is supported (prack.c): not listed */
-	err  = unsupported_run("Require: 100rel, timer\n", "timer");
-	err |= unsupported_run("Require: 100rel\nRequire: timer\n",
-			       "timer");
+	/* 100rel (prack.c) and timer (timer.c) are supported: not listed */
+	err  = unsupported_run("Require: 100rel, gruu\n", "gruu");
+	err |= unsupported_run("Require: 100rel\nRequire: timer, gruu\n",
+			       "gruu");
 	err |= unsupported_run("Require: foo, 100rel\nRequire: bar\n",
 			       "foo, bar");
 
@@ -1553,7 +1553,7 @@ static int check_420_no_require(void)
 	int err;
 
 	err  = sa_set_str(&laddr, "127.0.0.1", 5060);
-	err |= unit_req_edit(&msg, invite_text, "Require: 100rel, timer\n", "");
+	err |= unit_req_edit(&msg, invite_text, "Require: 100rel, gruu\n", "");
 	TEST_ERR(err);
 
 	reply_init(&r, msg, 420, &laddr);
@@ -1842,7 +1842,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -1912,7 +1912,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5060>\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Content-Type: application/sdp\n"
@@ -1932,7 +1932,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -1973,7 +1973,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5060>\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Content-Length: 0\n"
@@ -2008,7 +2008,7 @@ static const struct golden goldens[] = {
 	 "To: <sip:alice@example.com>;tag=0123456789abcdef\n"
 	 "Call-ID: call-1@example.com\n"
 	 "CSeq: 7 INVITE\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "contact: <sip:x@example.net>\n"
@@ -2093,10 +2093,10 @@ static const struct golden goldens[] = {
 	 "Call-ID: call-1@example.com\n"
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Unsupported: timer\n"
+	 "Unsupported: gruu\n"
 	 "Content-Length: 0\n"
 	 "\n"},
-	{.scode = 420, .from = "Require: 100rel, timer\n", .to = "",
+	{.scode = 420, .from = "Require: 100rel, gruu\n", .to = "",
 	 .resp =
 	 "dst: 192.0.2.5:6000\n"
 	 "SIP/2.0 420 Bad Extension\n"
@@ -2193,7 +2193,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2210,7 +2210,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2227,7 +2227,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2244,7 +2244,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2261,7 +2261,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2279,7 +2279,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2296,7 +2296,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2313,7 +2313,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2331,7 +2331,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2349,7 +2349,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2367,7 +2367,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2384,7 +2384,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2402,7 +2402,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2419,7 +2419,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2438,7 +2438,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2455,7 +2455,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2472,7 +2472,7 @@ static const struct golden goldens[] = {
 	 "Call-ID: 1-4711@127.0.0.1\n"
 	 "CSeq: 1 OPTIONS\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER,"
 	 " MESSAGE, INFO, UPDATE, NOTIFY, PUBLISH, SUBSCRIBE\n"
 	 "Accept: application/sdp\n"
@@ -2545,6 +2545,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5060>\n"
+	 "Supported: timer\n"
 	 "Content-Length: 0\n"
 	 "\n"},
 	{.from = "INVITE sip:", .to = "BYE sip:", .scode = 200,
@@ -2660,7 +2661,7 @@ static const struct golden sweeps[] = {
 static int check_golden_sweep(void)
 {
 	static const uint16_t unregistered[] = {150, 299, 399, 499, 599, 699};
-	static const char exp[] = "4cfc9c896c92a94aafe4a4390f2f26cf";
+	 "Supported: 100rel, timer\n"
 	char hex[MD5_STR_SIZE];
 	uint8_t md[MD5_SIZE];
 	struct mbuf *all;

@@ -798,13 +798,60 @@ static int check_err_yaml(void)
 }
 
 
+/* The keys of the in-dialog features (scn_reqs.c) */
+static int check_err_indialog(void)
+{
+	static const struct errcase tab[] = {
+		{"rules:\n  - reply:\n      - code: 200\n"
+		 "        requests: [{method: ACK}]\n", 4, 29,
+		 "'method' of a request must be one of INVITE, UPDATE, INFO,"
+		 " MESSAGE, NOTIFY, OPTIONS, BYE"},
+		{"rules:\n  - reply:\n      - code: 200\n"
+		 "        requests: [{method: INFO, sdp: hold}]\n", 4, 20,
+		 "'sdp' only goes with INVITE or UPDATE"},
+		{"rules:\n  - reply:\n      - code: 200\n"
+		 "        requests: [{method: NOTIFY}]\n", 4, 20,
+		 "a NOTIFY needs 'Event' and 'Subscription-State' in "
+		 "'headers'"},
+		{"rules:\n  - reply:\n      - code: 200\n"
+		 "        requests: [{method: BYE}, {method: INFO}]\n", 4, 35,
+		 "a request after BYE"},
+		{"rules:\n  - reply:\n      - code: 200\n"
+		 "        requests: [{method: INFO, dtmf: 55}]\n", 4, 41,
+		 "'dtmf' must be one of 0-9, *, #, A-D"},
+		{"rules:\n  - reply:\n      - code: 200\n"
+		 "        requests: [{method: MESSAGE, body: '${callid}'}]\n",
+		 4, 44, "run-time names (${...}) are not available in "
+		 "'requests'"},
+		{"rules:\n  - reply:\n      - code: 486\n"
+		 "        requests: [{method: BYE}]\n", 3, 9,
+		 "'requests' only go with a 2xx"},
+		{"rules:\n  - reply:\n      - code: 200\n"
+		 "        requests: []\n", 4, 19,
+		 "'requests' must be a list of requests such as "
+		 "{method: UPDATE, delay: 2s, sdp: hold}"},
+		{"rules:\n  - session-timer: {min-se: 0}\n    reply: 200\n",
+		 2, 29, "'min-se' must be seconds, 1..86400"},
+		{"rules:\n  - session-timer: {refresher: me}\n"
+		 "    reply: 200\n", 2, 32, "'refresher' must be uac or uas"},
+		{"rules:\n  - session-timer: {min-se: 100, expires: 90}\n"
+		 "    reply: 200\n", 2, 20, "'expires' is below 'min-se'"},
+		{"rules:\n  - session-timer: {bogus: 1}\n    reply: 200\n",
+		 2, 21, "unknown session-timer key 'bogus' (expected min-se, "
+		 "expires, refresher)"},
+	};
+
+	return errcases_run(tab, ARRAY_SIZE(tab));
+}
+
+
 static int check_err_rule(void)
 {
 	static const struct errcase tab[] = {
 		{"rules:\n  - 200\n", 2, 5, "a rule must be a mapping"},
 		{"rules:\n  - {bogus: 1, reply: 200}\n", 2, 6,
 		 "unknown rule key 'bogus' (expected name, match, reply, "
-		 "auto-100, check-199, auth, registrar)"},
+		 "auto-100, check-199, auth, registrar, session-timer)"},
 		{"rules:\n  - match: {method: INVITE}\n", 2, 5,
 		 "rule has no 'reply'"},
 		{"rules:\n  - {name: [a], reply: 200}\n", 2, 12,
@@ -952,7 +999,7 @@ static int check_err_step(void)
 		{"OPTIONS: {code: 200, cod: 1}\n", 1, 22,
 		 "unknown step key 'cod' (expected code, reason, delay, "
 		 "headers, body, body-file, content-type, sdp, hangup, "
-		 "dialog, reliable)"},
+		 "dialog, reliable, requests)"},
 		{"INVITE: {code: 180, reliable: maybe}\n", 1, 31,
 		 "'reliable' must be true or false"},
 		{"INVITE: [{code: 200, reliable: true}]\n", 1, 10,
@@ -2071,6 +2118,7 @@ UNIT_WRAP(err_toplevel)
 UNIT_WRAP(err_vars)
 UNIT_WRAP(err_yaml)
 UNIT_WRAP(err_rule)
+UNIT_WRAP(err_indialog)
 UNIT_WRAP(err_match)
 UNIT_WRAP(err_codes)
 UNIT_WRAP(err_step)
@@ -2128,6 +2176,7 @@ int main(void)
 		UNIT_TEST(err_vars),
 		UNIT_TEST(err_yaml),
 		UNIT_TEST(err_rule),
+		UNIT_TEST(err_indialog),
 		UNIT_TEST(err_match),
 		UNIT_TEST(err_codes),
 		UNIT_TEST(err_step),
