@@ -469,13 +469,6 @@ static int contact_write(struct mbuf *mb, const struct reply *r)
 }
 
 
-/* A print function that writes into an mbuf */
-static int mbuf_vph(const char *p, size_t size, void *arg)
-{
-	return mbuf_write_mem(arg, (const uint8_t *)p, size);
-}
-
-
 /* The headers each code needs to be well formed and useful */
 static int defaults_write(struct mbuf *mb, const struct reply *r)
 {

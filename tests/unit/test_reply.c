@@ -1893,7 +1893,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5060>\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Content-Length: 0\n"
 	 "\n"},
 	{.scode = 200, .totag = TOTAG, .ctype = "application/sdp",
@@ -1954,7 +1954,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@100.200.3.40:65535>\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Content-Length: 0\n"
 	 "\n"},
 	/* re-INVITE: its To-tag, no Record-Route */
@@ -2178,7 +2178,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5061;transport=tls>\n"
-	 "Supported: 100rel\n"
+	 "Supported: 100rel, timer\n"
 	 "Content-Length: 0\n"
 	 "\n"},
 	/* Via: rport, received, maddr (RFC 3261 18.2.2, RFC 3581) */
@@ -2545,7 +2545,7 @@ static const struct golden goldens[] = {
 	 "CSeq: 7 INVITE\n"
 	 "Server: sipstub/" SIPSTUB_VERSION "\n"
 	 "Contact: <sip:alice@127.0.0.1:5060>\n"
-	 "Supported: timer\n"
+	 "Supported: 100rel, timer\n"
 	 "Content-Length: 0\n"
 	 "\n"},
 	{.from = "INVITE sip:", .to = "BYE sip:", .scode = 200,
@@ -2661,7 +2661,7 @@ static const struct golden sweeps[] = {
 static int check_golden_sweep(void)
 {
 	static const uint16_t unregistered[] = {150, 299, 399, 499, 599, 699};
-	 "Supported: 100rel, timer\n"
+	static const char exp[] = "1a35640929b823c6c178a8dbf99dd92c";
 	char hex[MD5_STR_SIZE];
 	uint8_t md[MD5_SIZE];
 	struct mbuf *all;
