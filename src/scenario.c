@@ -20,23 +20,12 @@
 #include <re_dbg.h>
 
 
-struct loader {
-	struct scenario *scn;
-	yaml_document_t *doc;
-	const char *file;
-	char *dir;
-	struct list vars;      /* struct hdrval: name, value */
-	scenario_err_h *errh;
-	void *arg;
-	unsigned nerr;
-};
-
-
 static void scenario_destructor(void *arg)
 {
 	struct scenario *scn = arg;
 
 	list_flush(&scn->rules);
+	list_flush(&scn->expects);
 }
 
 
@@ -81,7 +70,7 @@ static void step_destructor(void *arg)
 }
 
 
-static void rule_destructor(void *arg)
+void rule_destructor(void *arg)
 {
 	struct rule *rule = arg;
 	size_t i;
@@ -102,8 +91,8 @@ static void rule_destructor(void *arg)
 
 /* --- errors and YAML node helpers --- */
 
-static void node_err(struct loader *ld, const yaml_node_t *node,
-		     const char *fmt, ...)
+void node_err(struct loader *ld, const yaml_node_t *node,
+	      const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -122,13 +111,13 @@ static void node_err(struct loader *ld, const yaml_node_t *node,
 }
 
 
-static yaml_node_t *node_get(struct loader *ld, int id)
+yaml_node_t *node_get(struct loader *ld, int id)
 {
 	return yaml_document_get_node(ld->doc, id);
 }
 
 
-static const char *scalar(const yaml_node_t *node)
+const char *scalar(const yaml_node_t *node)
 {
 	if (!node || node->type != YAML_SCALAR_NODE)
 		return NULL;
@@ -233,7 +222,7 @@ static int subst(struct loader *ld, const yaml_node_t *node,
 /**
  * Parse a duration: 500ms, 2s, 1.5s, 1m
  */
-static int duration_parse(const char *s, uint32_t *msp)
+int duration_parse(const char *s, uint32_t *msp)
 {
 	char *end;
 	double v;
@@ -263,8 +252,7 @@ static int duration_parse(const char *s, uint32_t *msp)
 }
 
 
-static int uint_parse(const char *s, uint32_t min, uint32_t max,
-		      uint32_t *vp)
+int uint_parse(const char *s, uint32_t min, uint32_t max, uint32_t *vp)
 {
 	char *end;
 	unsigned long v;
@@ -282,7 +270,7 @@ static int uint_parse(const char *s, uint32_t min, uint32_t max,
 }
 
 
-static int bool_parse(const char *s, bool *vp)
+int bool_parse(const char *s, bool *vp)
 {
 	if (!s)
 		return EINVAL;
@@ -480,12 +468,8 @@ static int regex_compile(struct loader *ld, const yaml_node_t *node,
 
 
 /* Call h for each key of a mapping; duplicates are errors, skipped */
-static int mapping_apply(struct loader *ld, yaml_node_t *node,
-			 const char *what,
-			 int (*h)(struct loader *ld, void *obj,
-				  const char *key, yaml_node_t *k,
-				  yaml_node_t *v),
-			 void *obj)
+int mapping_apply(struct loader *ld, yaml_node_t *node, const char *what,
+		  loader_key_h *h, void *obj)
 {
 	yaml_node_pair_t *pair;
 	int err = 0;
@@ -915,8 +899,7 @@ static int rule_new(struct loader *ld, const yaml_node_t *node,
 }
 
 
-static int methods_parse(struct loader *ld, yaml_node_t *node,
-			 struct rule *rule)
+int methods_parse(struct loader *ld, yaml_node_t *node, struct rule *rule)
 {
 	yaml_node_item_t *it = NULL, *end = NULL;
 	int err = 0;
@@ -950,8 +933,8 @@ static int methods_parse(struct loader *ld, yaml_node_t *node,
 }
 
 
-static int match_key(struct loader *ld, struct rule *rule, const char *key,
-		     yaml_node_t *k, yaml_node_t *v)
+int match_key(struct loader *ld, struct rule *rule, const char *key,
+	      yaml_node_t *k, yaml_node_t *v)
 {
 	const char *s = scalar(v);
 	bool b;
@@ -1125,8 +1108,8 @@ static int simple_rule_parse(struct loader *ld, yaml_node_t *k,
 	int err;
 
 	if (!method_valid(method)) {
-		node_err(ld, k, "unknown key '%s' (expected vars, rules or "
-			 "an upper-case method name)", method);
+		node_err(ld, k, "unknown key '%s' (expected vars, rules, "
+			 "expect or an upper-case method name)", method);
 		return EBADMSG;
 	}
 
@@ -1242,6 +1225,15 @@ static int doc_parse(struct loader *ld)
 		if (!strcmp(key, "vars"))
 			continue;
 
+		if (!strcmp(key, "expect")) {
+			e = expect_parse(ld, v);
+			if (e == ENOMEM)
+				return e;
+			if (e)
+				err = EBADMSG;
+			continue;
+		}
+
 		if (!strcmp(key, "rules")) {
 			if (v->type != YAML_SEQUENCE_NODE) {
 				node_err(ld, v, "'rules' must be a list");
@@ -1349,7 +1341,7 @@ int scenario_load_buf(struct scenario *scn, const char *name,
 	struct loader ld;
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	struct le *tail;
+	struct le *tail, *etail;
 	const char *slash;
 	int err = 0;
 
@@ -1368,6 +1360,7 @@ int scenario_load_buf(struct scenario *scn, const char *name,
 		(void)re_sdprintf(&ld.dir, "%b", name, (size_t)(slash - name));
 
 	tail = scn->rules.tail;
+	etail = scn->expects.tail;
 
 	if (!yaml_parser_initialize(&parser)) {
 		err = ENOMEM;
@@ -1409,6 +1402,8 @@ int scenario_load_buf(struct scenario *scn, const char *name,
 		/* drop the rules of this file, keep what came before */
 		while (scn->rules.tail != tail)
 			mem_deref(scn->rules.tail->data);
+		while (scn->expects.tail != etail)
+			mem_deref(scn->expects.tail->data);
 	}
 
 	loader_reset(&ld);

@@ -1,0 +1,57 @@
+/**
+ * @file expect_int.h  An expectation as loaded from a scenario file,
+ *                     shared by its loader (expect_load.c) and the
+ *                     checker (expect.c)
+ *
+ * Copyright (C) 2026 The sipstub authors
+ */
+
+
+enum {
+	EXPECT_AFTER_MAX = 8,     /* code ranges in 'after' */
+};
+
+enum exp_kind {
+	EXP_COUNT = 0,    /* a request arrives N times            */
+	EXP_WITHIN,       /* ... within a time after a response   */
+	EXP_NOT_BEFORE,   /* ... not sooner than this after it    */
+	EXP_NEVER,        /* ... never after it                   */
+	EXP_TARGET,       /* in-dialog requests go to our Contact */
+};
+
+enum exp_same {
+	SAME_CALL = 0,    /* the response's Call-ID   */
+	SAME_ADDRESS,     /* the client's IP address  */
+	SAME_ANY,
+};
+
+enum exp_wait {
+	WAIT_FIXED = 0,   /* wait_ms                                    */
+	WAIT_RETRY_AFTER, /* the response's Retry-After                 */
+	WAIT_EXPIRES,     /* the granted expiry (Contact or Expires)    */
+};
+
+struct code_range {
+	uint16_t lo, hi;
+};
+
+struct expdef {
+	struct le le;              /* in scenario->expects */
+	char *name;
+	char *file;                /* the scenario file, without directory */
+	uint32_t line;
+	enum exp_kind kind;
+	struct rule *crit;         /* request: methods and match keys */
+	char *desc;                /* what it says, for reports */
+	uint32_t min, max;         /* EXP_COUNT */
+	struct code_range after[EXPECT_AFTER_MAX];
+	uint32_t afterc;
+	char *after_txt;           /* 'after' as written: 183/2xx */
+	char *after_met;           /* CSeq method of the response */
+	uint32_t within;           /* ms, EXP_WITHIN */
+	enum exp_wait wait;        /* EXP_NOT_BEFORE */
+	uint32_t wait_ms;
+	uint32_t wait_pct;         /* percent of the Retry-After/expiry */
+	enum exp_same same;
+	bool to_contact;           /* to a Contact of the response */
+};
