@@ -55,3 +55,68 @@ struct expdef {
 	enum exp_same same;
 	bool to_contact;           /* to a Contact of the response */
 };
+
+
+/* The checker's state (expect.c), read by the verdicts
+ * (expect_verdict.c) */
+
+enum {
+	EXPECT_RING = 8,          /* message hashes kept per Call-ID */
+};
+
+struct xcall {
+	struct le he;
+	struct le le;             /* in ex->lru, least recently used first */
+	char *callid;
+	uint64_t used;
+	uint32_t ring[EXPECT_RING];      /* hashes of recent messages */
+	unsigned ringn;
+	struct list contacts;     /* struct curi: remote targets we gave */
+	uint32_t inv_cseq;        /* the INVITE with a final response */
+	uint16_t inv_final;
+	struct list pends;        /* struct pend of 'same: call' */
+};
+
+struct curi {
+	struct le le;
+	char *uri;
+};
+
+/* An obligation (within) or a window (never, not-before) */
+struct pend {
+	struct le le;             /* in it->pends or it->wins */
+	struct le cle;            /* in call->pends ('same: call') */
+	struct item *it;
+	struct xcall *call;       /* referenced */
+	struct sa src;            /* the client */
+	uint64_t t0, until;       /* until 0: never ends */
+	uint32_t cseq;
+	uint16_t scode;
+	struct list contacts;     /* 'to: contact': those of the response */
+	char *saw;                /* what came instead */
+};
+
+struct item {
+	struct le le;
+	struct expdef *def;       /* referenced */
+	struct expect *ex;
+	uint32_t seen;            /* requests that matched (count, target) */
+	uint32_t due;             /* responses that 'after' names */
+	uint32_t met;
+	uint32_t failed;
+	char *fail;               /* the first failure */
+	struct list pends;        /* obligations, oldest first */
+	struct list wins;         /* windows */
+};
+
+struct expect {
+	struct list items;
+	struct hash *calls;
+	struct list lru;
+	uint32_t ncalls;
+	struct evlog *el;
+	bool finished;
+};
+
+
+const char *expect_first_method(const struct expdef *def);

@@ -136,7 +136,8 @@ static void count(struct trace *tr, bool tx, const uint8_t *pkt, size_t len)
 
 
 /* Expectations need the decoded message; calls the scanned fields */
-static void tap(struct trace *tr, bool tx, const uint8_t *pkt, size_t len)
+static void tap(struct trace *tr, bool tx, const struct sa *src,
+		const struct sa *dst, const uint8_t *pkt, size_t len)
 {
 	const uint64_t now = tmr_jiffies();
 	struct sip_msg *msg = NULL;
@@ -155,6 +156,9 @@ static void tap(struct trace *tr, bool tx, const uint8_t *pkt, size_t len)
 
 	if (sip_msg_decode(&msg, tr->pkt))
 		return;
+
+	msg->src = *src;
+	msg->dst = *dst;
 
 	expect_msg(tr->ex, tx, msg, hash_joaat(pkt, len), now);
 
@@ -212,7 +216,7 @@ void trace_msg(struct trace *tr, bool tx, enum sip_transp tp,
 	count(tr, tx, pkt, len);
 
 	if (tr->ex || tr->calls)
-		tap(tr, tx, pkt, len);
+		tap(tr, tx, src, dst, pkt, len);
 
 	if (tr->print) {
 		(void)re_fprintf(stderr, "---- %s %s %J -> %J (%zu bytes)\n"
