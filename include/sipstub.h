@@ -181,7 +181,24 @@ extern const char dial_a_code_yaml[];
 extern const size_t dial_a_code_yaml_len;
 
 
-/* Expect: the scenario's expect: list, checked on the wire */
+/* Report: --junit and --report files at the end of a run */
+
+struct report {
+	const struct expect *ex;    /* or NULL */
+	const struct calls *calls;  /* or NULL */
+	char *const *files;         /* scenario files */
+	int filec;
+	uint64_t ms;                /* how long the run took */
+	const char *stop;           /* why it ended */
+};
+
+int  report_junit_write(const char *path, const struct report *r);
+int  report_json_write(const char *path, const struct report *r);
+
+
+/* Expect */
+
+/* The scenario's expect: list, checked on the wire */
 
 struct expect;
 struct evlog;
@@ -201,7 +218,9 @@ int  expect_print_junit(struct re_printf *pf, const struct expect *ex,
 void expect_log(const struct expect *ex);
 
 
-/* Calls: a summary of each INVITE, live and recent */
+/* Calls */
+
+/* A summary of each call (initial INVITE), live and recent */
 
 struct calls;
 struct scan;
@@ -214,21 +233,6 @@ void calls_msg(struct calls *c, bool tx, const struct scan *f,
 	       uint64_t now);
 int  calls_print_json(struct re_printf *pf, const struct calls *c,
 		      bool live_only);
-
-
-/* Report: --junit and --report files at the end of a run */
-
-struct report {
-	const struct expect *ex;    /* or NULL */
-	const struct calls *calls;  /* or NULL */
-	char *const *files;         /* scenario files */
-	int filec;
-	uint64_t ms;                /* how long the run took */
-	const char *stop;           /* why it ended */
-};
-
-int  report_junit_write(const char *path, const struct report *r);
-int  report_json_write(const char *path, const struct report *r);
 
 
 /* Event log: one JSON object per line */

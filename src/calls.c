@@ -51,6 +51,7 @@ struct calls {
 	struct hash *live_h;
 	struct list live;
 	struct list recent;
+	uint32_t nlive;
 	uint32_t nrecent, recent_max;
 	uint32_t ended;
 	struct tmr tmr;
@@ -206,6 +207,7 @@ static void call_end(struct calls *c, struct call *call, enum call_end end,
 
 	hash_unlink(&call->he);
 	list_unlink(&call->le);
+	--c->nlive;
 	list_append(&c->recent, &call->le, call);
 	++c->nrecent;
 
@@ -277,7 +279,7 @@ static void call_new(struct calls *c, const struct scan *f, uint64_t now)
 	struct call *call;
 	int err;
 
-	if (list_count(&c->live) >= LIVE_MAX)
+	if (c->nlive >= LIVE_MAX)
 		return;
 
 	call = mem_zalloc(sizeof(*call), call_destructor);
@@ -298,6 +300,7 @@ static void call_new(struct calls *c, const struct scan *f, uint64_t now)
 
 	hash_append(c->live_h, hash_joaat_pl(&f->callid), &call->he, call);
 	list_append(&c->live, &call->le, call);
+	++c->nlive;
 
 	if (!tmr_isrunning(&c->tmr))
 		tmr_start(&c->tmr, TICK, tick, c);

@@ -56,6 +56,8 @@ static void pend_destructor(void *arg)
 {
 	struct pend *p = arg;
 
+	if (p->np)
+		--*p->np;
 	list_unlink(&p->le);
 	list_unlink(&p->cle);
 	list_flush(&p->contacts);
@@ -256,6 +258,26 @@ static bool xcall_cmp(struct le *le, void *arg)
 }
 
 
+/* A Call-ID no longer followed: its windows go; its obligations stay
+ * (they hold a reference) until they are met or fail */
+static void xcall_forget(struct xcall *c)
+{
+	struct le *le = c->pends.head;
+
+	while (le) {
+		struct pend *p = le->data;
+
+		le = le->next;
+		if (p->it->def->kind != EXP_WITHIN)
+			mem_deref(p);
+	}
+
+	hash_unlink(&c->he);
+	list_unlink(&c->le);
+	mem_deref(c);
+}
+
+
 static struct xcall *xcall_get(struct expect *ex, const struct pl *callid,
 			       uint64_t now)
 {
@@ -268,7 +290,7 @@ static struct xcall *xcall_get(struct expect *ex, const struct pl *callid,
 		if (now - c->used < CALL_TTL && ex->ncalls < CALLS_MAX)
 			break;
 		--ex->ncalls;
-		mem_deref(c);
+		xcall_forget(c);
 	}
 
 	c = list_ledata(hash_lookup(ex->calls, key, xcall_cmp,
@@ -304,7 +326,8 @@ static bool xcall_dup(struct xcall *c, uint32_t h)
 	unsigned i;
 
 	for (i = 0; i < EXPECT_RING; i++) {
-		if (c->ring[i] == h && (c->ringn > i || c->ringn >= EXPECT_RING))
+		if (c->ring[i] == h &&
+		    (c->ringn > i || c->ringn >= EXPECT_RING))
 			return true;
 	}
 
@@ -465,17 +488,25 @@ static int pend_add(struct item *it, struct xcall *call,
 		    const struct sip_msg *msg, uint64_t now, uint64_t until)
 {
 	const struct expdef *def = it->def;
-	struct list *l = def->kind == EXP_WITHIN ? &it->pends : &it->wins;
+	const bool within = def->kind == EXP_WITHIN;
+	struct list *l = within ? &it->pends : &it->wins;
+	uint32_t *np = within ? &it->npends : &it->nwins;
 	struct pend *p;
 
-	if (list_count(l) >= PENDS_MAX)
-		return ENOSPC;
+	/* the oldest window goes; obligations are never dropped unseen */
+	if (*np >= PENDS_MAX) {
+		if (within)
+			return ENOSPC;
+		mem_deref(l->head->data);
+	}
 
 	p = mem_zalloc(sizeof(*p), pend_destructor);
 	if (!p)
 		return ENOMEM;
 
 	p->it = it;
+	p->np = np;
+	++*np;
 	p->call = mem_ref(call);
 	p->src = msg->dst;            /* a response goes to the client */
 	p->t0 = now;
@@ -600,8 +631,7 @@ static void saw_set(struct pend *p, const struct sip_msg *msg, bool target)
 
 
 static void within_req(struct item *it, struct list *l,
-		       const struct xcall *call, const struct sip_msg *msg,
-		       uint64_t now)
+		       const struct xcall *call, const struct sip_msg *msg)
 {
 	const struct expdef *def = it->def;
 	struct le *le = l->head;
@@ -625,16 +655,8 @@ static void within_req(struct item *it, struct list *l,
 			continue;
 		}
 
-		if (now > p->until) {
-			fail(it, "%r came %llu ms after the %u, later than "
-			     "%u ms (Call-ID %s)", &msg->met,
-			     (unsigned long long)(now - p->t0), p->scode,
-			     def->within, p->call->callid);
-		}
-		else {
-			++it->met;
-		}
-
+		/* sweep() has failed the overdue ones */
+		++it->met;
 		mem_deref(p);
 	}
 }
@@ -716,7 +738,7 @@ static void request_recv(struct expect *ex, struct xcall *call,
 
 		case EXP_WITHIN:
 			l = def->same == SAME_CALL ? &call->pends : &it->pends;
-			within_req(it, l, call, msg, now);
+			within_req(it, l, call, msg);
 			break;
 
 		case EXP_NEVER:

@@ -87,6 +87,7 @@ struct pend {
 	struct le le;             /* in it->pends or it->wins */
 	struct le cle;            /* in call->pends ('same: call') */
 	struct item *it;
+	uint32_t *np;             /* the count of its list */
 	struct xcall *call;       /* referenced */
 	struct sa src;            /* the client */
 	uint64_t t0, until;       /* until 0: never ends */
@@ -107,6 +108,7 @@ struct item {
 	char *fail;               /* the first failure */
 	struct list pends;        /* obligations, oldest first */
 	struct list wins;         /* windows */
+	uint32_t npends, nwins;
 };
 
 struct expect {

@@ -443,11 +443,14 @@ static int desc_print(struct re_printf *pf, const struct entry *e)
 	case EXP_COUNT:
 		err |= crit_print(pf, def->crit);
 		if (def->min == def->max)
-			err |= re_hprintf(pf, " exactly %u times", def->min);
+			err |= re_hprintf(pf, " exactly %u time%s", def->min,
+					  def->min == 1 ? "" : "s");
 		else if (def->max == UINT32_MAX)
-			err |= re_hprintf(pf, " at least %u times", def->min);
+			err |= re_hprintf(pf, " at least %u time%s", def->min,
+					  def->min == 1 ? "" : "s");
 		else if (!def->min)
-			err |= re_hprintf(pf, " at most %u times", def->max);
+			err |= re_hprintf(pf, " at most %u time%s", def->max,
+					  def->max == 1 ? "" : "s");
 		else
 			err |= re_hprintf(pf, " %u to %u times", def->min,
 					  def->max);

@@ -81,7 +81,8 @@ static int detail_print(struct re_printf *pf, const struct item *it)
 		return re_hprintf(pf, "%u of %u", it->met, it->due);
 
 	case EXP_TARGET:
-		return re_hprintf(pf, "%u requests", it->seen);
+		return re_hprintf(pf, "%u request%s", it->seen,
+				  it->seen == 1 ? "" : "s");
 
 	default:
 		return re_hprintf(pf, "%u responses", it->due);

@@ -649,7 +649,8 @@ int main(int argc, char *argv[])
 
 	app.limits = guard_defaults;
 
-	while ((c = getopt_long(argc, argv, "l:ce:tm:w:L:d:n:i:j:r:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:ce:tm:w:L:d:n:i:j:r:hV", opts,
+				NULL)) != -1) {
 
 		switch (c) {
 

@@ -261,7 +261,7 @@ expect:
         self.sipp(stub, "uac_call.xml")
         code, out, _ = self.finish(stub)
         self.assert_pass(code, out, "bye-to-contact")
-        self.assertIn("(1 requests)", out)
+        self.assertIn("(1 request)", out)
 
         stub = self.start(path)
         self.sipp(stub, "expect_bye_elsewhere.xml")
