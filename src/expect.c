@@ -514,6 +514,13 @@ static int pend_add(struct item *it, struct xcall *call,
 	p->cseq = msg->cseq.num;
 	p->scode = msg->scode;
 
+	if (msg->scode < 200) {
+		const struct sip_hdr *rseq = sip_msg_hdr(msg, SIP_HDR_RSEQ);
+		bool ok;
+
+		p->rseq = rseq ? leading_num(&rseq->val, &ok) : 0;
+	}
+
 	if (def->to_contact)
 		(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT,
 					contact_h, &p->contacts);
@@ -619,14 +626,34 @@ static bool pend_scope(const struct pend *p, const struct xcall *call,
 }
 
 
-static void saw_set(struct pend *p, const struct sip_msg *msg, bool target)
+static void saw_set(struct pend *p, const struct sip_msg *msg,
+		    const char *why)
 {
 	if (p->saw)
 		return;
 
 	(void)re_sdprintf(&p->saw, "%r (CSeq %u) %s", &msg->met,
-			  msg->cseq.num, target ? "to another URI" :
-			  "not matching");
+			  msg->cseq.num, why);
+}
+
+
+/* RFC 3262 7.2: a PRACK acknowledges the provisional its RAck names */
+static bool rack_match(const struct pend *p, const struct sip_msg *msg)
+{
+	const struct sip_hdr *hdr;
+	const struct pl *rack;
+	struct pl rseq, cseq;
+
+	if (!p->rseq || pl_strcmp(&msg->met, "PRACK"))
+		return true;
+
+	hdr = sip_msg_hdr(msg, SIP_HDR_RACK);
+	rack = hdr ? &hdr->val : NULL;
+	if (!rack || re_regex(rack->p, rack->l, "[0-9]+[ \t]+[0-9]+",
+			      &rseq, NULL, &cseq))
+		return false;
+
+	return pl_u32(&rseq) == p->rseq && pl_u32(&cseq) == p->cseq;
 }
 
 
@@ -638,20 +665,21 @@ static void within_req(struct item *it, struct list *l,
 
 	while (le) {
 		struct pend *p = le->data;
-		bool ok;
 
 		le = le->next;
 		if (p->it != it || !pend_scope(p, call, msg))
 			continue;
 
-		ok = rule_criteria_match(def->crit, msg);
-		if (ok && def->to_contact && !uri_in(&p->contacts,
-						     &msg->ruri)) {
-			saw_set(p, msg, true);
+		if (!rule_criteria_match(def->crit, msg)) {
+			saw_set(p, msg, "not matching");
 			continue;
 		}
-		if (!ok) {
-			saw_set(p, msg, false);
+		if (def->to_contact && !uri_in(&p->contacts, &msg->ruri)) {
+			saw_set(p, msg, "to another URI");
+			continue;
+		}
+		if (!rack_match(p, msg)) {
+			saw_set(p, msg, "with another RAck");
 			continue;
 		}
 

@@ -92,6 +92,7 @@ struct pend {
 	struct sa src;            /* the client */
 	uint64_t t0, until;       /* until 0: never ends */
 	uint32_t cseq;
+	uint32_t rseq;            /* a reliable provisional's RSeq, or 0 */
 	uint16_t scode;
 	struct list contacts;     /* 'to: contact': those of the response */
 	char *saw;                /* what came instead */

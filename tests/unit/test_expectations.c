@@ -62,7 +62,8 @@ static int lines(char **p, const struct expect *ex)
 
 #define REQ(met, cseq, extra)						\
 	met " sip:b@127.0.0.1:5060 SIP/2.0\n"				\
-	"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-" cseq met "\n"	\
+	"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-" cseq met	\
+	"\n"								\
 	"From: <sip:a@x>;tag=1\nTo: <sip:b@x>;tag=2\n"			\
 	"Call-ID: c1\nCSeq: " cseq " " met "\n" extra			\
 	"Content-Length: 0\n\n"
@@ -170,7 +171,55 @@ static int check_never_count(void)
 }
 
 
+/* RFC 3262 7.2: the PRACK of a reliable 183 names it in RAck */
+static int check_prack_rack(void)
+{
+	static const char yaml[] =
+		"expect:\n"
+		"  - {name: p, request: PRACK, after: 183, within: 2s}\n";
+	static const char r183[] =
+		"SIP/2.0 183 Session Progress\n"
+		"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-1\n"
+		"From: <sip:a@x>;tag=1\nTo: <sip:b@x>;tag=2\n"
+		"Call-ID: c1\nCSeq: 1 INVITE\nRequire: 100rel\nRSeq: 7\n"
+		"Content-Length: 0\n\n";
+	struct scenario *scn = NULL;
+	struct expect *ex = NULL;
+	char *out = NULL;
+	int err;
+
+	err = setup(&scn, &ex, yaml);
+	TEST_ERR(err);
+
+	TEST_ERR(feed(ex, true, 1000, r183));
+	TEST_ERR(feed(ex, false, 1100,
+		      REQ("PRACK", "2", "RAck: 6 1 INVITE\n")));
+	TEST_ERR(feed(ex, false, 1200,
+		      REQ("PRACK", "3", "RAck: 7 1 INVITE\n")));
+	expect_finish(ex, 5000);
+	TEST_ERR(lines(&out, ex));
+	TEST_STRCMP("PASS p: PRACK within 2s after 183 (1 of 1)\n", out);
+	out = mem_deref(out);
+
+	expect_reset(ex);
+	TEST_ERR(feed(ex, true, 1000, r183));
+	TEST_ERR(feed(ex, false, 1100,
+		      REQ("PRACK", "2", "RAck: 6 1 INVITE\n")));
+	expect_finish(ex, 5000);
+	TEST_ERR(lines(&out, ex));
+	TEST_ASSERT(strstr(out, "only PRACK (CSeq 2) with another RAck"));
+
+ out:
+	mem_deref(out);
+	mem_deref(ex);
+	mem_deref(scn);
+
+	return err;
+}
+
+
 UNIT_WRAP(within)
+UNIT_WRAP(prack_rack)
 UNIT_WRAP(never_count)
 
 
@@ -179,6 +228,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		UNIT_TEST(within),
 		UNIT_TEST(never_count),
+		UNIT_TEST(prack_rack),
 	};
 
 	return cmocka_run_group_tests(tests, unit_group_setup,
