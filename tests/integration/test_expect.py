@@ -122,6 +122,41 @@ expect:
                                  "OPTIONS (with User-Agent) exactly 2 "
                                  "times, saw 1")
 
+    AUTH_OPTIONS = """\
+rules:
+  - match: {method: OPTIONS, nth: 1, per: call}
+    reply: 401
+  - match: {method: OPTIONS}
+    reply: 200
+expect:
+  - name: auth-options
+    request: OPTIONS
+    match: {headers: {Authorization: "^Digest "}}
+    after: 401
+    within: 5s
+"""
+
+    def test_auth_sipsak(self):
+        path = self.write("auth.yaml", self.AUTH_OPTIONS)
+        stub = self.start(path)
+        rc, o = self.sipsak(stub, "-s", "sip:alice@%s" % stub.addr,
+                            "-a", "secret")
+        self.assertEqual(rc, 0, o)
+        code, out, _ = self.finish(stub)
+        self.assert_pass(code, out, "auth-options")
+
+        # a client that takes the 401 for an answer
+        stub = self.start(path)
+        c = UdpClient()
+        c.send(request("OPTIONS", "sip:alice@%s" % stub.addr, c.port),
+               ("127.0.0.1", stub.port))
+        self.assertEqual(status(c.recv(5)), 401)
+        c.close()
+        code, out, _ = self.finish(stub)
+        self.assert_fail(code, out, "auth-options",
+                         "OPTIONS (with Authorization) within 5s after 401",
+                         "saw no OPTIONS")
+
     def test_cancel_within(self):
         stub = self.start(scn("expect-cancel.yaml"))
         self.sipp(stub, "expect_cancel.xml")
