@@ -123,3 +123,11 @@ struct expect {
 
 
 const char *expect_first_method(const struct expdef *def);
+
+/* expect_call.c */
+struct xcall *xcall_get(struct expect *ex, const struct pl *callid,
+			uint64_t now);
+bool xcall_dup(struct xcall *c, uint32_t h);
+bool xcall_contact_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
+		     void *arg);
+bool xcall_uri_in(const struct list *l, const struct pl *ruri);
