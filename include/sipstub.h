@@ -193,6 +193,7 @@ typedef void (scenario_err_h)(const char *file, size_t line, size_t col,
 			      const char *msg, void *arg);
 
 int  scenario_alloc(struct scenario **scnp);
+int  duration_parse(const char *s, uint32_t *msp);
 int  scenario_load_file(struct scenario *scn, const char *path,
 			scenario_err_h *errh, void *arg);
 int  scenario_load_buf(struct scenario *scn, const char *name,
@@ -212,6 +213,60 @@ struct registrar *scenario_registrar(const struct scenario *scn);
 
 extern const char dial_a_code_yaml[];
 extern const size_t dial_a_code_yaml_len;
+
+
+/* Report: --junit and --report files at the end of a run */
+
+struct report {
+	const struct expect *ex;    /* or NULL */
+	const struct calls *calls;  /* or NULL */
+	char *const *files;         /* scenario files */
+	int filec;
+	uint64_t ms;                /* how long the run took */
+	const char *stop;           /* why it ended */
+};
+
+int  report_junit_write(const char *path, const struct report *r);
+int  report_json_write(const char *path, const struct report *r);
+
+
+/* Expect */
+
+/* The scenario's expect: list, checked on the wire */
+
+struct expect;
+struct evlog;
+
+uint32_t scenario_expect_count(const struct scenario *scn);
+int  expect_alloc(struct expect **exp, const struct scenario *scn,
+		  struct evlog *el);
+void expect_msg(struct expect *ex, bool tx, const struct sip_msg *msg,
+		uint32_t hash, uint64_t now);
+void expect_finish(struct expect *ex, uint64_t now);
+void expect_reset(struct expect *ex);
+bool expect_passed(const struct expect *ex);
+int  expect_print_lines(struct re_printf *pf, const struct expect *ex);
+int  expect_print_json(struct re_printf *pf, const struct expect *ex);
+int  expect_print_junit(struct re_printf *pf, const struct expect *ex,
+			double secs);
+void expect_log(const struct expect *ex);
+
+
+/* Calls */
+
+/* A summary of each call (initial INVITE), live and recent */
+
+struct calls;
+struct scan;
+
+typedef void (calls_end_h)(uint32_t ended, void *arg);
+
+int  calls_alloc(struct calls **cp, uint32_t recent, struct evlog *el,
+		 calls_end_h *endh, void *arg);
+void calls_msg(struct calls *c, bool tx, const struct scan *f,
+	       uint64_t now);
+int  calls_print_json(struct re_printf *pf, const struct calls *c,
+		      bool live_only);
 
 
 /* Event log: one JSON object per line */
@@ -286,6 +341,8 @@ int  trace_summary(struct re_printf *pf, const struct trace *tr);
 void trace_set_pcap(struct trace *tr, struct pcap *p);
 int  trace_stats_print(struct re_printf *pf, const struct trace *tr);
 void trace_reset(struct trace *tr);
+void trace_set_tap(struct trace *tr, struct expect *ex, struct calls *c);
+uint64_t trace_msg_count(const struct trace *tr);
 
 
 /* Media: SDP offer/answer and the RTP socket of one call */

@@ -16,6 +16,9 @@
 enum {
 	LISTEN_MAX = 32,
 	OPT_TLS_CERT = 256,    /* long options without a letter */
+	RECENT_CALLS = 1000,   /* ended calls in the --report */
+	EXIT_FAILED = 1,       /* an expectation did not hold */
+	EXIT_USAGE = 2,        /* a usage or scenario error */
 };
 
 struct listen_spec {
@@ -32,6 +35,19 @@ static struct sipstub {
 	struct ctrl *ctrl;
 	struct sa ctrl_addr;
 	bool ctrl_on;
+	struct expect *ex;
+	struct calls *calls;
+	struct tmr tmr_dur;        /* --duration */
+	struct tmr tmr_idle;       /* --idle */
+	uint64_t idle_n;           /* messages at the last idle check */
+	unsigned idle_quiet;       /* checks without a message */
+	uint32_t duration;         /* ms */
+	uint32_t idle;             /* ms */
+	uint32_t ncalls;           /* --calls */
+	const char *junit;
+	const char *report;
+	const char *stop_reason;
+	uint64_t t0;
 	struct listen_spec lsv[LISTEN_MAX];
 	size_t lsc;
 	const char *events;
@@ -45,6 +61,7 @@ static struct sipstub {
 	bool stop;
 	bool trace;
 	bool check;
+	bool scn_err;              /* a scenario did not load */
 } app = {.sigfd = -1, .max_size = SIPSTUB_MAX_SIZE, .workers = 1};
 
 
@@ -85,6 +102,18 @@ static void usage(FILE *f)
 	"(connections),\n"
 	"                                tcp-idle (s), retry-after (s of a "
 	"503)\n"
+	"  -d, --duration TIME           stop after this long (30s, 2m)\n"
+	"  -n, --calls N                 stop when N calls have ended\n"
+	"  -i, --idle TIME               stop after no SIP message for "
+	"this long\n"
+	"  -j, --junit FILE              write the expectations as JUnit "
+	"XML\n"
+	"  -r, --report FILE             write expectations and calls as "
+	"JSON\n"
+	"\n"
+	"With expect: in a scenario, the exit code is 0 if every "
+	"expectation held,\n"
+	"1 if one failed; 2 means a usage or scenario error.\n"
 	"  -h, --help                    this help\n"
 	"  -V, --version                 print the version\n");
 }
@@ -284,6 +313,19 @@ static int num_parse(const char *opt, const char *s, unsigned long min,
 }
 
 
+/* A time option: 30s, 500ms, 2m */
+static int time_parse(const char *opt, const char *s, uint32_t *msp)
+{
+	if (duration_parse(s, msp) || !*msp) {
+		(void)re_fprintf(stderr, "sipstub: bad --%s '%s' (a time such "
+				 "as 30s, 500ms or 2m)\n", opt, s);
+		return EINVAL;
+	}
+
+	return 0;
+}
+
+
 /* Workers bind the same ports: port 0 would give each its own */
 static int workers_check(void)
 {
@@ -293,6 +335,13 @@ static int workers_check(void)
 	if (app.workers > 1 && (app.pcap_path || app.ctrl_on)) {
 		(void)re_fprintf(stderr, "sipstub: --pcap and --control need "
 				 "one worker\n");
+		return EINVAL;
+	}
+
+	if (app.workers > 1 && (app.ncalls || app.idle || app.junit ||
+				app.report)) {
+		(void)re_fprintf(stderr, "sipstub: --calls, --idle, --junit "
+				 "and --report need one worker\n");
 		return EINVAL;
 	}
 
@@ -320,7 +369,57 @@ static void signal_handler(int flags, void *arg)
 	(void)re_fprintf(stderr, "sipstub: %s, stopping\n",
 			 si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 	app.stop = true;
+	app.stop_reason = "signal";
 	re_cancel();
+}
+
+
+static void stop(const char *reason)
+{
+	if (app.stop)
+		return;
+
+	(void)re_fprintf(stderr, "sipstub: %s, stopping\n", reason);
+	app.stop = true;
+	app.stop_reason = reason;
+	re_cancel();
+}
+
+
+static void duration_handler(void *arg)
+{
+	(void)arg;
+
+	stop("duration");
+}
+
+
+/* Checked every quarter of --idle: stop after four checks without a
+ * message, between 1 and 1.25 times --idle after the last one */
+static void idle_handler(void *arg)
+{
+	const uint64_t n = trace_msg_count(uas_trace(app.uas));
+	(void)arg;
+
+	if (n != app.idle_n) {
+		app.idle_n = n;
+		app.idle_quiet = 0;
+	}
+	else if (++app.idle_quiet >= 4) {
+		stop("idle");
+		return;
+	}
+
+	tmr_start(&app.tmr_idle, MAX(app.idle / 4, 1u), idle_handler, NULL);
+}
+
+
+static void calls_handler(uint32_t ended, void *arg)
+{
+	(void)arg;
+
+	if (app.ncalls && ended >= app.ncalls)
+		stop("calls");
 }
 
 
@@ -383,7 +482,7 @@ static int check_files(int argc, char *argv[])
 
 	if (argc < 1) {
 		(void)re_fprintf(stderr, "sipstub: --check needs files\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 
 	for (i = 0; i < argc; i++) {
@@ -403,7 +502,7 @@ static int check_files(int argc, char *argv[])
 		mem_deref(scn);
 	}
 
-	return bad ? 1 : 0;
+	return bad ? EXIT_USAGE : 0;
 }
 
 
@@ -418,8 +517,10 @@ static int scenarios_load(int argc, char *argv[])
 	for (i = 0; i < argc; i++) {
 		err = scenario_load_file(app.scn, argv[i], scn_err_handler,
 					 NULL);
-		if (err)
+		if (err) {
+			app.scn_err = err != ENOMEM;
 			return err;
+		}
 	}
 
 	/* dial-a-code answers whatever the given rules leave */
@@ -462,6 +563,70 @@ static int tls_setup(void)
 }
 
 
+/* The tap's consumers: expectations, and calls for --calls/--report */
+static int tap_setup(void)
+{
+	int err = 0;
+
+	if (scenario_expect_count(app.scn))
+		err = expect_alloc(&app.ex, app.scn, app.el);
+
+	if (!err && (app.ncalls || app.report))
+		err = calls_alloc(&app.calls, RECENT_CALLS, app.el,
+				  calls_handler, NULL);
+
+	if (!err)
+		trace_set_tap(uas_trace(app.uas), app.ex, app.calls);
+
+	return err;
+}
+
+
+/* Verdict lines (stdout, or stderr when the event log is on stdout),
+ * report files, the stop event */
+static int run_end(int argc, char *argv[])
+{
+	struct report r;
+	FILE *out = app.events && !strcmp(app.events, "-") ? stderr : stdout;
+	int err = 0;
+
+	expect_finish(app.ex, tmr_jiffies());
+
+	memset(&r, 0, sizeof(r));
+	r.ex    = app.ex;
+	r.calls = app.calls;
+	r.files = argv;
+	r.filec = argc;
+	r.ms    = tmr_jiffies() - app.t0;
+	r.stop  = app.stop_reason ? app.stop_reason : "signal";
+
+	expect_log(app.ex);
+	evlog_event(app.el, "stop", NULL, ",\"reason\":\"%s\"", r.stop);
+	evlog_flush(app.el);
+
+	(void)re_fprintf(out, "%H", expect_print_lines, app.ex);
+	(void)fflush(out);
+
+	if (app.junit) {
+		err = report_junit_write(app.junit, &r);
+		if (err)
+			(void)re_fprintf(stderr, "sipstub: cannot write %s: "
+					 "%m\n", app.junit, err);
+	}
+
+	if (app.report) {
+		int e = report_json_write(app.report, &r);
+
+		if (e)
+			(void)re_fprintf(stderr, "sipstub: cannot write %s: "
+					 "%m\n", app.report, e);
+		err = err ? err : e;
+	}
+
+	return err;
+}
+
+
 static int run(int argc, char *argv[])
 {
 	size_t i;
@@ -470,6 +635,13 @@ static int run(int argc, char *argv[])
 	err = scenarios_load(argc, argv);
 	if (err)
 		return err;
+
+	if (app.workers > 1 && scenario_expect_count(app.scn)) {
+		(void)re_fprintf(stderr, "sipstub: expect: needs one worker "
+				 "(no --workers)\n");
+		app.scn_err = true;
+		return EINVAL;
+	}
 
 	err = signals_watch();
 	if (err) {
@@ -506,6 +678,10 @@ static int run(int argc, char *argv[])
 		trace_set_pcap(uas_trace(app.uas), app.pcap);
 	}
 
+	err = tap_setup();
+	if (err)
+		return err;
+
 	uas_set_max_size(app.uas, app.max_size);
 	uas_set_tls(app.uas, app.tls);
 	uas_set_workers(app.uas, app.workers);
@@ -540,6 +716,13 @@ static int run(int argc, char *argv[])
 		    scenario_rule_count(app.scn), app.workers);
 	evlog_flush(app.el);
 
+	app.t0 = tmr_jiffies();
+	if (app.duration)
+		tmr_start(&app.tmr_dur, app.duration, duration_handler, NULL);
+	if (app.idle)
+		tmr_start(&app.tmr_idle, MAX(app.idle / 4, 1u), idle_handler,
+			  NULL);
+
 	/* the UAS holds it, until POST /scenario replaces it */
 	app.scn = mem_deref(app.scn);
 
@@ -547,11 +730,13 @@ static int run(int argc, char *argv[])
 	if (!app.stop)
 		err = re_main(NULL);
 
+	tmr_cancel(&app.tmr_dur);
+	tmr_cancel(&app.tmr_idle);
+
 	(void)re_fprintf(stderr, "%H\n", trace_summary,
 			 uas_trace(app.uas));
-	evlog_event(app.el, "stop", NULL, NULL);
 
-	return err;
+	return err ? err : run_end(argc, argv);
 }
 
 
@@ -568,23 +753,28 @@ int main(int argc, char *argv[])
 		{"workers", required_argument, NULL, 'w'},
 		{"limit",   required_argument, NULL, 'L'},
 		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+		{"duration", required_argument, NULL, 'd'},
+		{"calls",   required_argument, NULL, 'n'},
+		{"idle",    required_argument, NULL, 'i'},
+		{"junit",   required_argument, NULL, 'j'},
+		{"report",  required_argument, NULL, 'r'},
 		{"help",    no_argument,       NULL, 'h'},
 		{"version", no_argument,       NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
 	unsigned long v;
-	int c, err;
+	int c, err, rc;
 
 	app.limits = guard_defaults;
 
-	while ((c = getopt_long(argc, argv, "l:ce:tp:C:m:w:L:hV", opts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:ce:tp:C:m:w:L:d:n:i:j:r:hV",
+				opts, NULL)) != -1) {
 
 		switch (c) {
 
 		case 'l':
 			if (listen_parse(optarg))
-				return 2;
+				return EXIT_USAGE;
 			break;
 
 		case 'c':
@@ -617,13 +807,13 @@ int main(int argc, char *argv[])
 		case 'm':
 			if (num_parse("max-size", optarg, 512, 65535, " bytes",
 				      &v))
-				return 2;
+				return EXIT_USAGE;
 			app.max_size = v;
 			break;
 
 		case 'w':
 			if (num_parse("workers", optarg, 1, 64, "", &v))
-				return 2;
+				return EXIT_USAGE;
 			app.workers = (unsigned)v;
 			break;
 
@@ -631,12 +821,33 @@ int main(int argc, char *argv[])
 			if (guard_parse(&app.limits, optarg)) {
 				(void)re_fprintf(stderr, "sipstub: bad --limit "
 						 "'%s' (see --help)\n", optarg);
-				return 2;
+				return EXIT_USAGE;
 			}
 			break;
 
 		case OPT_TLS_CERT:
 			app.tls_cert = optarg;
+			break;
+
+		case 'd':
+		case 'i':
+			if (time_parse(c == 'd' ? "duration" : "idle", optarg,
+				       c == 'd' ? &app.duration : &app.idle))
+				return EXIT_USAGE;
+			break;
+
+		case 'n':
+			if (num_parse("calls", optarg, 1, 100000000, "", &v))
+				return EXIT_USAGE;
+			app.ncalls = (uint32_t)v;
+			break;
+
+		case 'j':
+			app.junit = optarg;
+			break;
+
+		case 'r':
+			app.report = optarg;
 			break;
 
 		case 'h':
@@ -650,7 +861,7 @@ int main(int argc, char *argv[])
 
 		default:
 			usage(stderr);
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
 
@@ -658,13 +869,13 @@ int main(int argc, char *argv[])
 		return check_files(argc - optind, argv + optind);
 
 	if (workers_check())
-		return 2;
+		return EXIT_USAGE;
 
 	if (tls_setup())
 		return 2;
 
 	if (app.workers > 1) {
-		int rc = workers_run(app.workers, &app.worker);
+		rc = workers_run(app.workers, &app.worker);
 
 		if (rc >= 0) {
 			mem_deref(app.tls);
@@ -686,12 +897,21 @@ int main(int argc, char *argv[])
 	else
 		err = run(argc - optind, argv + optind);
 
-	app.ctrl = mem_deref(app.ctrl);
-	app.uas  = mem_deref(app.uas);
-	app.tls  = mem_deref(app.tls);
-	app.pcap = mem_deref(app.pcap);
-	app.el   = mem_deref(app.el);
-	app.scn = mem_deref(app.scn);
+	if (app.scn_err)
+		rc = EXIT_USAGE;
+	else if (err)
+		rc = 1;
+	else
+		rc = expect_passed(app.ex) ? 0 : EXIT_FAILED;
+
+	app.ctrl  = mem_deref(app.ctrl);
+	app.uas   = mem_deref(app.uas);
+	app.tls   = mem_deref(app.tls);
+	app.pcap  = mem_deref(app.pcap);
+	app.ex    = mem_deref(app.ex);
+	app.calls = mem_deref(app.calls);
+	app.el    = mem_deref(app.el);
+	app.scn   = mem_deref(app.scn);
 
 	if (app.sigfd >= 0) {
 		fd_close(app.sigfd);
@@ -702,5 +922,5 @@ int main(int argc, char *argv[])
 	tmr_debug();
 	mem_debug();
 
-	return err ? 1 : 0;
+	return rc;
 }

@@ -52,7 +52,16 @@ static bool hdr_regex_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
 }
 
 
-static bool criteria_match(const struct rule *rule, const struct sip_msg *msg)
+/**
+ * Does a request meet a rule's criteria (method, user, user-regex,
+ * headers, in-dialog)? 'nth' is not looked at.
+ *
+ * @param rule Rule (or the criteria of an expectation)
+ * @param msg  Request
+ *
+ * @return True if it does
+ */
+bool rule_criteria_match(const struct rule *rule, const struct sip_msg *msg)
 {
 	struct le *le;
 
@@ -173,7 +182,7 @@ const struct rule *scenario_match(struct scenario *scn,
 		if (found && !rule->nth)
 			continue;
 
-		if (!criteria_match(rule, msg))
+		if (!rule_criteria_match(rule, msg))
 			continue;
 
 		if (!rule->nth) {

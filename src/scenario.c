@@ -20,24 +20,13 @@
 #include <re_dbg.h>
 
 
-struct loader {
-	struct scenario *scn;
-	yaml_document_t *doc;
-	const char *file;
-	char *dir;
-	struct list vars;      /* struct hdrval: name, value */
-	scenario_err_h *errh;
-	void *arg;
-	unsigned nerr;
-};
-
-
 static void scenario_destructor(void *arg)
 {
 	struct scenario *scn = arg;
 
 	list_flush(&scn->rules);
 	mem_deref(scn->reg);
+	list_flush(&scn->expects);
 }
 
 
@@ -83,7 +72,7 @@ static void step_destructor(void *arg)
 }
 
 
-static void rule_destructor(void *arg)
+void rule_destructor(void *arg)
 {
 	struct rule *rule = arg;
 	size_t i;
@@ -268,8 +257,7 @@ int duration_parse(const char *s, uint32_t *msp)
 }
 
 
-static int uint_parse(const char *s, uint32_t min, uint32_t max,
-		      uint32_t *vp)
+int uint_parse(const char *s, uint32_t min, uint32_t max, uint32_t *vp)
 {
 	char *end;
 	unsigned long v;
@@ -287,7 +275,7 @@ static int uint_parse(const char *s, uint32_t min, uint32_t max,
 }
 
 
-static int bool_parse(const char *s, bool *vp)
+int bool_parse(const char *s, bool *vp)
 {
 	if (!s)
 		return EINVAL;
@@ -944,8 +932,7 @@ static int rule_new(struct loader *ld, const yaml_node_t *node,
 }
 
 
-static int methods_parse(struct loader *ld, yaml_node_t *node,
-			 struct rule *rule)
+int methods_parse(struct loader *ld, yaml_node_t *node, struct rule *rule)
 {
 	yaml_node_item_t *it = NULL, *end = NULL;
 	int err = 0;
@@ -979,8 +966,8 @@ static int methods_parse(struct loader *ld, yaml_node_t *node,
 }
 
 
-static int match_key(struct loader *ld, struct rule *rule, const char *key,
-		     yaml_node_t *k, yaml_node_t *v)
+int match_key(struct loader *ld, struct rule *rule, const char *key,
+	      yaml_node_t *k, yaml_node_t *v)
 {
 	const char *s = scalar(v);
 	bool b;
@@ -1319,8 +1306,8 @@ static int simple_rule_parse(struct loader *ld, yaml_node_t *k,
 	int err;
 
 	if (!method_valid(method)) {
-		node_err(ld, k, "unknown key '%s' (expected vars, rules or "
-			 "an upper-case method name)", method);
+		node_err(ld, k, "unknown key '%s' (expected vars, rules, "
+			 "expect or an upper-case method name)", method);
 		return EBADMSG;
 	}
 
@@ -1436,6 +1423,15 @@ static int doc_parse(struct loader *ld)
 		if (!strcmp(key, "vars"))
 			continue;
 
+		if (!strcmp(key, "expect")) {
+			e = expect_parse(ld, v);
+			if (e == ENOMEM)
+				return e;
+			if (e)
+				err = EBADMSG;
+			continue;
+		}
+
 		if (!strcmp(key, "rules")) {
 			if (v->type != YAML_SEQUENCE_NODE) {
 				node_err(ld, v, "'rules' must be a list");
@@ -1543,7 +1539,7 @@ int scenario_load_buf(struct scenario *scn, const char *name,
 	struct loader ld;
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	struct le *tail;
+	struct le *tail, *etail;
 	const char *slash;
 	int err = 0;
 
@@ -1562,6 +1558,7 @@ int scenario_load_buf(struct scenario *scn, const char *name,
 		(void)re_sdprintf(&ld.dir, "%b", name, (size_t)(slash - name));
 
 	tail = scn->rules.tail;
+	etail = scn->expects.tail;
 
 	if (!yaml_parser_initialize(&parser)) {
 		err = ENOMEM;
@@ -1603,6 +1600,8 @@ int scenario_load_buf(struct scenario *scn, const char *name,
 		/* drop the rules of this file, keep what came before */
 		while (scn->rules.tail != tail)
 			mem_deref(scn->rules.tail->data);
+		while (scn->expects.tail != etail)
+			mem_deref(scn->expects.tail->data);
 	}
 
 	loader_reset(&ld);

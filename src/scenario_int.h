@@ -1,6 +1,7 @@
 /**
  * @file scenario_int.h  Scenario and rule structs, shared by the loader
- *                       (scenario.c) and rule matching (match.c)
+ *                       (scenario.c), rule matching (match.c) and the
+ *                       expect: loader (expect_load.c)
  *
  * Copyright (C) 2026 The sipstub authors
  */
@@ -26,6 +27,7 @@ enum in_dialog {
 struct scenario {
 	struct list rules;
 	struct registrar *reg;  /* bindings of every registrar rule */
+	struct list expects;   /* struct expdef (expect_load.c) */
 	uint32_t nthc;      /* rules with 'nth' */
 };
 
@@ -72,24 +74,44 @@ struct rule {
 };
 
 
-/* Loader helpers (scenario.c), shared with scn_reqs.c */
-
-struct loader;
+/** The state of loading one file */
+struct loader {
+	struct scenario *scn;
+	yaml_document_t *doc;
+	const char *file;
+	char *dir;
+	struct list vars;      /* struct hdrval: name, value */
+	scenario_err_h *errh;
+	void *arg;
+	unsigned nerr;
+};
 
 typedef int (loader_key_h)(struct loader *ld, void *obj, const char *key,
 			   yaml_node_t *k, yaml_node_t *v);
 
+/* loader helpers (scenario.c) */
 void node_err(struct loader *ld, const yaml_node_t *node,
 	      const char *fmt, ...);
 yaml_node_t *node_get(struct loader *ld, int id);
 const char *scalar(const yaml_node_t *node);
 int  subst(struct loader *ld, const yaml_node_t *node, const char *in,
 	   char **outp);
-int  duration_parse(const char *s, uint32_t *msp);
+int  uint_parse(const char *s, uint32_t min, uint32_t max, uint32_t *vp);
+int  bool_parse(const char *s, bool *vp);
 int  mapping_apply(struct loader *ld, yaml_node_t *node, const char *what,
 		   loader_key_h *h, void *obj);
 int  headers_parse(struct loader *ld, const yaml_node_t *node,
 		   struct list *hdrs);
+int  methods_parse(struct loader *ld, yaml_node_t *node, struct rule *rule);
+int  match_key(struct loader *ld, struct rule *rule, const char *key,
+	       yaml_node_t *k, yaml_node_t *v);
+void rule_destructor(void *arg);
+
+/* match.c */
+bool rule_criteria_match(const struct rule *rule, const struct sip_msg *msg);
+
+/* expect_load.c */
+int  expect_parse(struct loader *ld, yaml_node_t *node);
 
 
 /* Scn_reqs: the 'requests' key of a step */

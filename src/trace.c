@@ -22,6 +22,10 @@ struct metcount {
 struct trace {
 	struct evlog *el;
 	struct pcap *pcap;
+	struct expect *ex;                  /* the tap's consumers */
+	struct calls *calls;
+	struct mbuf *pkt;                   /* a copy to decode */
+	uint64_t nmsg;
 	bool print;
 	struct metcount met[METHODS_MAX];   /* requests received */
 	uint32_t metc;
@@ -36,6 +40,9 @@ static void trace_destructor(void *arg)
 
 	mem_deref(tr->el);
 	mem_deref(tr->pcap);
+	mem_deref(tr->ex);
+	mem_deref(tr->calls);
+	mem_deref(tr->pkt);
 }
 
 
@@ -130,6 +137,73 @@ static void count(struct trace *tr, bool tx, const uint8_t *pkt, size_t len)
 }
 
 
+/* Expectations need the decoded message; calls the scanned fields */
+static void tap(struct trace *tr, bool tx, const struct sa *src,
+		const struct sa *dst, const uint8_t *pkt, size_t len)
+{
+	const uint64_t now = tmr_jiffies();
+	struct sip_msg *msg = NULL;
+	struct scan f;
+
+	if (!tr->ex && !scan_msg(&f, pkt, len)) {
+		calls_msg(tr->calls, tx, &f, now);
+		return;
+	}
+
+	/* sip_msg_decode() takes a reference: decode a copy */
+	mbuf_rewind(tr->pkt);
+	if (mbuf_write_mem(tr->pkt, pkt, len))
+		return;
+	tr->pkt->pos = 0;
+
+	if (sip_msg_decode(&msg, tr->pkt))
+		return;
+
+	msg->src = *src;
+	msg->dst = *dst;
+
+	expect_msg(tr->ex, tx, msg, hash_joaat(pkt, len), now);
+
+	if (tr->calls) {
+		scan_from_msg(&f, msg);
+		calls_msg(tr->calls, tx, &f, now);
+	}
+
+	mem_deref(msg);
+}
+
+
+/**
+ * Give every message to the expectations and the call summaries too
+ *
+ * @param tr    Trace
+ * @param ex    Expectations, or NULL
+ * @param calls Call summaries, or NULL
+ */
+void trace_set_tap(struct trace *tr, struct expect *ex, struct calls *calls)
+{
+	if (!tr)
+		return;
+
+	mem_deref(tr->ex);
+	mem_deref(tr->calls);
+	tr->ex = mem_ref(ex);
+	tr->calls = mem_ref(calls);
+
+	if ((ex || calls) && !tr->pkt)
+		tr->pkt = mbuf_alloc(2048);
+}
+
+
+/**
+ * How many messages were sent and received
+ */
+uint64_t trace_msg_count(const struct trace *tr)
+{
+	return tr ? tr->nmsg : 0;
+}
+
+
 /**
  * Handle one message sent or received by the SIP stack
  */
@@ -140,7 +214,11 @@ void trace_msg(struct trace *tr, bool tx, enum sip_transp tp,
 	if (!tr)
 		return;
 
+	++tr->nmsg;
 	count(tr, tx, pkt, len);
+
+	if (tr->ex || tr->calls)
+		tap(tr, tx, src, dst, pkt, len);
 
 	if (tr->print) {
 		(void)re_fprintf(stderr, "---- %s %s %J -> %J (%zu bytes)\n"

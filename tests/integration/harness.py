@@ -60,12 +60,14 @@ def ipv6_usable():
 class Sipstub:
     """One sipstub process on 127.0.0.1 (UDP and TCP on one port)."""
 
-    def __init__(self, scenario=None, host="127.0.0.1", extra=()):
+    def __init__(self, scenario=None, host="127.0.0.1", extra=(),
+                 stdout=False):
         self.host = host
         self.port = free_port(host)
         self.dir = tempfile.mkdtemp(prefix="sipstub-test-")
         self.events_path = os.path.join(self.dir, "events.jsonl")
         self.stderr_path = os.path.join(self.dir, "stderr.txt")
+        self.stdout_path = os.path.join(self.dir, "stdout.txt")
         hp = "[%s]" % host if ":" in host else host
         wrapper = os.environ.get("SIPSTUB_WRAPPER", "").split()
         self.wrapped = bool(wrapper)
@@ -73,11 +75,15 @@ class Sipstub:
                 "-l", "udp:%s:%d" % (hp, self.port),
                 "-l", "tcp:%s:%d" % (hp, self.port),
                 "-e", self.events_path] + list(extra)
-        if scenario:
+        if isinstance(scenario, (list, tuple)):
+            args += list(scenario)
+        elif scenario:
             args.append(scenario)
         self.stderr = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                                     stderr=self.stderr)
+        out = open(self.stdout_path, "w") if stdout else subprocess.DEVNULL
+        self.proc = subprocess.Popen(args, stdout=out, stderr=self.stderr)
+        if stdout:
+            out.close()
         self.returncode = None
         self.wait_event(lambda e: e.get("event") == "start",
                         timeout=30 if wrapper else 10)
@@ -151,6 +157,26 @@ class Sipstub:
             self.returncode = self.proc.returncode
             self.stderr.close()
         return self.returncode, self.stderr_text()
+
+    def wait_exit(self, timeout=30.0):
+        """Wait (bounded) for sipstub to end by itself (--duration,
+        --calls, --idle); return (exit code, stdout, stderr). stdout is
+        only kept with Sipstub(stdout=True)."""
+        if self.returncode is None:
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+                raise AssertionError("sipstub did not end by itself")
+            self.returncode = self.proc.returncode
+            self.stderr.close()
+        try:
+            with open(self.stdout_path) as f:
+                out = f.read()
+        except FileNotFoundError:
+            out = ""
+        return self.returncode, out, self.stderr_text()
 
     def close(self):
         self.stop()

@@ -145,7 +145,7 @@ class Check(CliCase):
     def test_bad_file_reports_every_error(self):
         path = self.write("bad.yaml", BAD_YAML)
         rc, out, err = run_cli(["--check", path])
-        self.assertEqual(rc, 1, err)
+        self.assertEqual(rc, 2, err)
         self.assert_clean(err)
         lines = BAD_YAML.split("\n")
         errs = {}
@@ -170,7 +170,7 @@ class Check(CliCase):
         bad2 = self.write("two.yaml", "OPTIONS: 200\nINVITE: [200, 180]\n")
         good = os.path.join(SCENARIOS, "busy.yaml")
         rc, out, err = run_cli(["--check", bad1, good, bad2])
-        self.assertEqual(rc, 1, err)
+        self.assertEqual(rc, 2, err)
         self.assertRegex(err, r"(?m)^%s:2:1: .*bogus" % re.escape(bad1))
         self.assertRegex(err, r"(?m)^%s:2:\d+: .*1xx" % re.escape(bad2))
         self.assertNotRegex(err, r"(?m)^%s:\d+:\d+:" % re.escape(good))
@@ -178,13 +178,13 @@ class Check(CliCase):
     def test_yaml_syntax_error(self):
         path = self.write("syntax.yaml", "OPTIONS: 200\nINVITE: [100\n")
         rc, out, err = run_cli(["--check", path])
-        self.assertEqual(rc, 1)
+        self.assertEqual(rc, 2)
         self.assertRegex(err, r"(?m)^%s:\d+:\d+: \S" % re.escape(path))
 
     def test_missing_file(self):
         path = os.path.join(self.tmp, "no-such-scenario.yaml")
         rc, out, err = run_cli(["--check", path])
-        self.assertEqual(rc, 1, err)
+        self.assertEqual(rc, 2, err)
         self.assertIn(path, err)
         self.assert_clean(err)
 
@@ -197,7 +197,7 @@ class Startup(CliCase):
         port = free_port()
         rc, out, err = run_cli(["-l", "udp:127.0.0.1:%d" % port,
                                 "-e", events, path])
-        self.assertNotEqual(rc, 0)
+        self.assertEqual(rc, 2, err)
         self.assert_clean(err)
         self.assertRegex(err, r"(?m)^%s:8:12: .*700" % re.escape(path))
         self.assertRegex(err, r"(?m)^%s:11:\d+: .*delay" % re.escape(path))
@@ -209,7 +209,7 @@ class Startup(CliCase):
         path = os.path.join(self.tmp, "nope.yaml")
         rc, out, err = run_cli(["-l", "udp:127.0.0.1:%d" % free_port(),
                                 path])
-        self.assertNotEqual(rc, 0)
+        self.assertEqual(rc, 2, err)
         self.assertIn(path, err)
 
     def test_bad_listen(self):

@@ -31,6 +31,9 @@ SHIPPED = {
     "registrar.yaml",
     # tested in test_requests_sent.py and test_session_timer.py
     "hold-resume.yaml", "session-timer.yaml",
+    # tested in test_expect.py
+    "expect-auth-retry.yaml", "expect-cancel.yaml", "expect-prack.yaml",
+    "expect-redirect.yaml",
 }
 
 SDP = ("v=0\r\n"

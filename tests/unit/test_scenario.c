@@ -732,7 +732,7 @@ static int check_err_toplevel(void)
 {
 	static const struct errcase tab[] = {
 		{"bogus: 200\n", 1, 1,
-		 "unknown key 'bogus' (expected vars, rules or an "
+		 "unknown key 'bogus' (expected vars, rules, expect or an "
 		 "upper-case method name)"},
 		{"OPTIONS: 200\nInvite: 200\n", 2, 1,
 		 "unknown key 'Invite'"},
