@@ -494,7 +494,7 @@ class Check(unittest.TestCase):
                     f.write("rules:\n  - match: {method: REGISTER}\n"
                             "    %s\n    reply: 200\n" % key)
                 code, out, err = run_cli(["--check", path])
-                self.assertEqual(code, 1, (key, out, err))
+                self.assertEqual(code, 2, (key, out, err))
                 self.assertIn(msg, out + err, key)
             # a registrar rule needs no reply, if it matches REGISTER only
             path = os.path.join(tmp, "ok.yaml")
@@ -502,7 +502,7 @@ class Check(unittest.TestCase):
                 f.write("rules:\n  - match: {method: [REGISTER, OPTIONS]}"
                         "\n    registrar: true\n")
             code, out, err = run_cli(["--check", path])
-            self.assertEqual(code, 1, out + err)
+            self.assertEqual(code, 2, out + err)
             self.assertIn("must match method REGISTER only", out + err)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
