@@ -17,6 +17,9 @@ enum {
 	"INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, MESSAGE, INFO, " \
 	"UPDATE, NOTIFY, PUBLISH, SUBSCRIBE"
 
+/* The event packages sipstub notifies (RFC 6665 8.2.2: Allow-Events) */
+#define SIPSTUB_EVENTS "message-summary, presence, dialog, refer"
+
 
 struct uas;
 struct guard_cfg;
@@ -107,6 +110,9 @@ struct reply {
 	const char *ctype;          /* body type, NULL: no body         */
 	const uint8_t *body;
 	size_t bodylen;
+	const char *xhdrs;          /* header lines of a module (CRLF
+				       each); replace the method's 2xx
+				       defaults, NULL: none            */
 };
 
 int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r);
@@ -138,6 +144,16 @@ enum sdp_mode {
 	SDP_ALWAYS,
 };
 
+/** A NOTIFY that a step makes sipstub send (subscriptions, REFER) */
+struct ntfspec {
+	struct le le;
+	uint32_t delay;       /* ms after the previous NOTIFY          */
+	char *state;          /* Subscription-State, NULL: active      */
+	char *body;
+	size_t bodylen;
+	char *ctype;          /* NULL: the package's own type          */
+};
+
 /** One response a rule sends */
 struct step {
 	struct le le;
@@ -151,6 +167,9 @@ struct step {
 	size_t bodylen;
 	char *ctype;
 	enum sdp_mode sdp;
+	struct list notifies; /* struct ntfspec                      */
+	char *sipfrag;        /* REFER: the final NOTIFY's status line */
+	char *recv_info;      /* RFC 6086 info packages, NULL: dtmf  */
 	bool has_code;        /* loader: 'code' given      */
 	bool has_body;        /* loader: 'body' given      */
 	bool body_file;       /* loader: 'body-file' given */
@@ -265,9 +284,17 @@ int  validate_request(const struct sip_msg *msg, uint16_t *scodep,
 		      const char **reasonp);
 
 
-/* Notify: the NOTIFY after a 2xx to SUBSCRIBE */
+/* Subs: subscriptions with state (RFC 6665), the notifier side */
 
-int  notify_send(struct uas *uas, const struct sip_msg *msg);
+struct subs;
+
+int  subs_alloc(struct subs **sp, struct uas *uas);
+void subs_flush(struct subs *s);
+uint16_t subs_check(const struct sip_msg *msg, const struct step *step,
+		    uint16_t scode, char **xhdrsp);
+void subs_accept(struct uas *uas, const struct sip_msg *msg,
+		 const struct step *step, uint16_t scode);
+bool subs_request(struct uas *uas, const struct sip_msg *msg);
 
 
 /* UAC: requests sipstub sends in a dialog */
@@ -291,6 +318,7 @@ int  uas_listen(struct uas *uas, enum sip_transp tp, const struct sa *laddr,
 struct sip *uas_sip(const struct uas *uas);
 struct stranss *uas_stranss(const struct uas *uas);
 struct hash *uas_dialogs(const struct uas *uas);
+struct subs *uas_subs(const struct uas *uas);
 struct list *uas_xacts(struct uas *uas);
 struct evlog *uas_evlog(const struct uas *uas);
 struct tqs *uas_tqs(const struct uas *uas);

@@ -325,6 +325,9 @@ static int success_write(struct mbuf *mb, const struct reply *r)
 	const struct sip_msg *msg = r->msg;
 	int err = 0;
 
+	if (r->xhdrs)
+		return 0;
+
 	if (met_is(msg, "REGISTER")) {
 		if (!hdr_overridden(r, "Contact"))
 			(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT,
@@ -500,7 +503,7 @@ static int defaults_write(struct mbuf *mb, const struct reply *r)
 		break;
 
 	case 489:
-		DEF("Allow-Events", "presence, message-summary, refer");
+		DEF("Allow-Events", SIPSTUB_EVENTS);
 		break;
 
 	case 494:
@@ -851,6 +854,9 @@ int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r)
 				      "\r\n");
 
 	err |= defaults_write(mb, r);
+
+	if (r->xhdrs)
+		err |= mbuf_write_str(mb, r->xhdrs);
 
 	if (!list_isempty(r->hdrs))
 		err |= mbuf_printf(mb, "%H", scenario_hdrs_print, r);

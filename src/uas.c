@@ -35,6 +35,7 @@ struct uas {
 	struct trace *trace;
 	struct evlog *el;
 	struct hash *dialogs;
+	struct subs *subs;
 	struct list xacts;
 	struct tqs *tqs;
 	size_t max_size;           /* bytes of a UDP request, else 513 */
@@ -64,6 +65,7 @@ static void uas_destructor(void *arg)
 		mem_deref(uas->sip);
 	}
 	mem_deref(uas->dialogs);
+	mem_deref(uas->subs);
 	mem_deref(uas->tqs);
 	mem_deref(uas->scn);
 	mem_deref(uas->trace);
@@ -331,7 +333,8 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	}
 
 	if (pl_isset(&msg->to.tag)) {
-		in_dialog(uas, msg);
+		if (!subs_request(uas, msg))
+			in_dialog(uas, msg);
 		return true;
 	}
 
@@ -414,6 +417,10 @@ int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
 		goto out;
 
 	err = tqs_alloc(&uas->tqs);
+	if (err)
+		goto out;
+
+	err = subs_alloc(&uas->subs, uas);
 	if (err)
 		goto out;
 
@@ -637,6 +644,12 @@ struct hash *uas_dialogs(const struct uas *uas)
 }
 
 
+struct subs *uas_subs(const struct uas *uas)
+{
+	return uas ? uas->subs : NULL;
+}
+
+
 /**
  * Count a transaction or dialog coming (+1) or going (-1)
  *
@@ -727,6 +740,7 @@ void uas_shutdown(struct uas *uas)
 	if (!uas)
 		return;
 
+	subs_flush(uas->subs);
 	list_flush(&uas->xacts);
 	hash_flush(uas->dialogs);
 }
