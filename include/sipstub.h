@@ -266,6 +266,7 @@ void dialog_response_sent(struct dialog *dlg, const struct sip_msg *req,
 			  struct mbuf *resp);
 struct media *dialog_media(struct dialog *dlg);
 struct sip_dialog *dialog_sdlg(struct dialog *dlg);
+uint32_t dialog_refer_count(struct dialog *dlg);
 void dialog_terminate(struct dialog *dlg);
 
 
@@ -295,6 +296,14 @@ uint16_t subs_check(const struct sip_msg *msg, const struct step *step,
 void subs_accept(struct uas *uas, const struct sip_msg *msg,
 		 const struct step *step, uint16_t scode);
 bool subs_request(struct uas *uas, const struct sip_msg *msg);
+
+
+/* Refer: REFER in an INVITE dialog (RFC 3515, RFC 4488) */
+
+uint16_t refer_check(const struct sip_msg *msg, uint16_t scode,
+		     char **xhdrsp);
+void refer_accept(struct uas *uas, struct dialog *dlg,
+		  const struct sip_msg *msg, const struct step *step);
 
 
 /* UAC: requests sipstub sends in a dialog */

@@ -12,6 +12,7 @@
 
 
 static const char *const tags[] = {
+	"norefersub",     /* RFC 4488 */
 	NULL,
 };
 

@@ -185,6 +185,9 @@ static uint16_t feature_check(struct xact *x, const struct step *step,
 	if (!x->dlg && !pl_strcmp(&msg->met, "SUBSCRIBE"))
 		return subs_check(msg, step, sc, xhdrsp);
 
+	if (x->dlg && !pl_strcmp(&msg->met, "REFER"))
+		return refer_check(msg, sc, xhdrsp);
+
 	return sc;
 }
 
@@ -195,6 +198,8 @@ static void feature_accept(struct xact *x, const struct step *step,
 	if (x->dlg) {
 		if (!pl_strcmp(&x->msg->met, "BYE"))
 			dialog_terminate(x->dlg);
+		else if (!pl_strcmp(&x->msg->met, "REFER"))
+			refer_accept(x->uas, x->dlg, x->msg, step);
 		return;
 	}
 
