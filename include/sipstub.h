@@ -298,6 +298,18 @@ void subs_accept(struct uas *uas, const struct sip_msg *msg,
 bool subs_request(struct uas *uas, const struct sip_msg *msg);
 
 
+/* Publish: event state publication (RFC 3903), MESSAGE bodies */
+
+struct publ;
+
+int  publ_alloc(struct publ **pp, struct uas *uas);
+void publ_flush(struct publ *p);
+uint16_t publ_check(struct uas *uas, const struct sip_msg *msg,
+		    uint16_t scode, char **xhdrsp);
+void message_log(struct uas *uas, const struct sip_msg *msg,
+		 uint16_t scode);
+
+
 /* Refer: REFER in an INVITE dialog (RFC 3515, RFC 4488) */
 
 uint16_t refer_check(const struct sip_msg *msg, uint16_t scode,
@@ -328,6 +340,7 @@ struct sip *uas_sip(const struct uas *uas);
 struct stranss *uas_stranss(const struct uas *uas);
 struct hash *uas_dialogs(const struct uas *uas);
 struct subs *uas_subs(const struct uas *uas);
+struct publ *uas_publ(const struct uas *uas);
 struct list *uas_xacts(struct uas *uas);
 struct evlog *uas_evlog(const struct uas *uas);
 struct tqs *uas_tqs(const struct uas *uas);

@@ -36,6 +36,7 @@ struct uas {
 	struct evlog *el;
 	struct hash *dialogs;
 	struct subs *subs;
+	struct publ *publ;
 	struct list xacts;
 	struct tqs *tqs;
 	size_t max_size;           /* bytes of a UDP request, else 513 */
@@ -66,6 +67,7 @@ static void uas_destructor(void *arg)
 	}
 	mem_deref(uas->dialogs);
 	mem_deref(uas->subs);
+	mem_deref(uas->publ);
 	mem_deref(uas->tqs);
 	mem_deref(uas->scn);
 	mem_deref(uas->trace);
@@ -424,6 +426,10 @@ int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
 	if (err)
 		goto out;
 
+	err = publ_alloc(&uas->publ, uas);
+	if (err)
+		goto out;
+
 	err = guard_alloc(&uas->guard, limits ? limits : &guard_defaults);
 	if (err)
 		goto out;
@@ -650,6 +656,12 @@ struct subs *uas_subs(const struct uas *uas)
 }
 
 
+struct publ *uas_publ(const struct uas *uas)
+{
+	return uas ? uas->publ : NULL;
+}
+
+
 /**
  * Count a transaction or dialog coming (+1) or going (-1)
  *
@@ -741,6 +753,7 @@ void uas_shutdown(struct uas *uas)
 		return;
 
 	subs_flush(uas->subs);
+	publ_flush(uas->publ);
 	list_flush(&uas->xacts);
 	hash_flush(uas->dialogs);
 }

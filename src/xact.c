@@ -188,6 +188,9 @@ static uint16_t feature_check(struct xact *x, const struct step *step,
 	if (x->dlg && !pl_strcmp(&msg->met, "REFER"))
 		return refer_check(msg, sc, xhdrsp);
 
+	if (!x->dlg && !pl_strcmp(&msg->met, "PUBLISH"))
+		return publ_check(x->uas, msg, sc, xhdrsp);
+
 	return sc;
 }
 
@@ -259,6 +262,9 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 			sc = fsc;
 		}
 	}
+
+	if (sc >= 200 && !pl_strcmp(&x->msg->met, "MESSAGE"))
+		message_log(x->uas, x->msg, sc);
 
 	if (step && sdp_wanted(x, step, sc)) {
 		err = sdp_make(x, &body);
