@@ -111,8 +111,8 @@ struct reply {
 	const uint8_t *body;
 	size_t bodylen;
 	const char *xhdrs;          /* header lines of a module (CRLF
-				       each); replace the method's 2xx
-				       defaults, NULL: none            */
+				       each), in place of defaults of
+				       the same name; NULL: none       */
 };
 
 int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r);
@@ -308,6 +308,13 @@ uint16_t publ_check(struct uas *uas, const struct sip_msg *msg,
 		    uint16_t scode, char **xhdrsp);
 void message_log(struct uas *uas, const struct sip_msg *msg,
 		 uint16_t scode);
+
+
+/* Info: INFO packages (RFC 6086), DTMF relay INFO */
+
+const char *info_recv_hdr(const struct step *step, char **allocp);
+uint16_t info_check(struct uas *uas, const struct sip_msg *msg,
+		    const struct step *step, uint16_t scode, char **xhdrsp);
 
 
 /* Refer: REFER in an INVITE dialog (RFC 3515, RFC 4488) */

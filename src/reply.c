@@ -175,6 +175,21 @@ bool reply_known_method(const struct pl *met)
  */
 
 
+/* Is a header among a module's lines? */
+static bool xhdr_has(const char *xhdrs, const char *name)
+{
+	const size_t n = strlen(name);
+	const char *p;
+
+	for (p = xhdrs; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncasecmp(p, name, n) && p[n] == ':')
+			return true;
+	}
+
+	return false;
+}
+
+
 static bool hdr_overridden(const struct reply *r, const char *name)
 {
 	struct le *le;
@@ -186,7 +201,7 @@ static bool hdr_overridden(const struct reply *r, const char *name)
 			return true;
 	}
 
-	return false;
+	return r->xhdrs && xhdr_has(r->xhdrs, name);
 }
 
 
@@ -324,9 +339,6 @@ static int success_write(struct mbuf *mb, const struct reply *r)
 {
 	const struct sip_msg *msg = r->msg;
 	int err = 0;
-
-	if (r->xhdrs)
-		return 0;
 
 	if (met_is(msg, "REGISTER")) {
 		if (!hdr_overridden(r, "Contact"))

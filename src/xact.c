@@ -188,6 +188,9 @@ static uint16_t feature_check(struct xact *x, const struct step *step,
 	if (x->dlg && !pl_strcmp(&msg->met, "REFER"))
 		return refer_check(msg, sc, xhdrsp);
 
+	if (x->dlg && !pl_strcmp(&msg->met, "INFO"))
+		return info_check(x->uas, msg, step, sc, xhdrsp);
+
 	if (!x->dlg && !pl_strcmp(&msg->met, "PUBLISH"))
 		return publ_check(x->uas, msg, sc, xhdrsp);
 
@@ -248,6 +251,7 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	struct mbuf *body = NULL, *resp = NULL;
 	const char *ctype = NULL;
 	char *xhdrs = NULL;
+	const char *xh;
 	uint64_t totag;
 	struct reply r;
 	int err = 0;
@@ -284,6 +288,10 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	if (err)
 		goto out;
 
+	xh = xhdrs;
+	if (x->invite && step && sc >= 180 && sc < 300)
+		xh = info_recv_hdr(step, &xhdrs);
+
 	memset(&r, 0, sizeof(r));
 	r.msg     = x->msg;
 	r.scode   = sc;
@@ -294,7 +302,7 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	r.ctype   = body ? ctype : NULL;
 	r.body    = body ? mbuf_buf(body) : NULL;
 	r.bodylen = body ? mbuf_get_left(body) : 0;
-	r.xhdrs   = xhdrs;
+	r.xhdrs   = xh;
 
 	err = reply_send(&x->st, uas_stranss(x->uas), &r, &resp);
 	if (err)
