@@ -23,6 +23,8 @@ SHIPPED = {
     "auth-401.yaml", "busy.yaml", "dial-a-code.yaml", "early-media.yaml",
     "every-code-sweep.yaml", "forking-199.yaml", "no-answer.yaml",
     "redirect.yaml", "retry-503.yaml", "timeout.yaml",
+    # tested in test_subs.py, test_refer.py, test_publish.py, test_info.py
+    "subscribe-mwi.yaml", "refer.yaml", "publish.yaml", "info-dtmf.yaml",
 }
 
 SDP = ("v=0\r\n"

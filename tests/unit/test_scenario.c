@@ -952,7 +952,17 @@ static int check_err_step(void)
 		{"OPTIONS: {code: 200, cod: 1}\n", 1, 22,
 		 "unknown step key 'cod' (expected code, reason, delay, "
 		 "headers, body, body-file, content-type, sdp, hangup, "
-		 "dialog)"},
+		 "dialog, notify, sipfrag, recv-info)"},
+		{"SUBSCRIBE: {code: 200, notify: {state: on}}\n", 1, 40,
+		 "'state' must be active, pending or terminated"},
+		{"SUBSCRIBE: {code: 200, notify: [{delay: x}]}\n", 1, 41,
+		 "bad delay 'x'"},
+		{"SUBSCRIBE: {code: 200, notify: [{bodyx: x}]}\n", 1, 34,
+		 "bad notify key 'bodyx'"},
+		{"REFER: {code: 202, sipfrag: hello}\n", 1, 29,
+		 "'sipfrag' must be a status code or a status line"},
+		{"INVITE: {code: 200, recv-info: [\"a b\"]}\n", 1, 33,
+		 "bad info package name 'a b'"},
 		{"INVITE: [[100]]\n", 1, 10,
 		 "a step is a status code or a mapping with 'code'"},
 		{"INVITE: [{[a]: 1, code: 200}]\n", 1, 11,
