@@ -564,7 +564,7 @@ void subs_accept(struct uas *uas, const struct sip_msg *msg,
 
 	sub_log(sub, "created", expires, NULL);
 
-	/* RFC 6665 4.1.2.3: Expires 0 is a fetch: one NOTIFY, then end */
+	/* RFC 6665 4.2.1: Expires 0 is a fetch: one NOTIFY, then end */
 	if (!expires) {
 		terminate(sub, "timeout");
 		return;
@@ -588,7 +588,7 @@ void subs_accept(struct uas *uas, const struct sip_msg *msg,
 }
 
 
-/* RFC 6665 4.2.1.4: a refresh, or Expires 0 to end it */
+/* RFC 6665 4.2.1: a refresh, or Expires 0 to end it */
 static void refresh(struct uas *uas, struct sub *sub,
 		    const struct sip_msg *msg)
 {

@@ -129,7 +129,7 @@ class SubsCase(SubsBase):
         self.assertEqual(body(n), MWI_BODY)
         first_cseq = cseq(n)[0]
 
-        # RFC 6665 4.2.1.4: a refresh gets 200 and a NOTIFY
+        # RFC 6665 4.2.1: a refresh gets 200 and a NOTIFY
         req2, r2 = self.refresh(p, box, req, r, 120, 2)
         self.assertEqual(status(r2), 200, r2)
         self.assertEqual(header(r2, "Expires"), ["120"])
@@ -265,7 +265,7 @@ class SubsCase(SubsBase):
         self.check_expiry("tcp")
 
     def test_fetch(self):
-        # RFC 6665 4.1.2.3: Expires 0 at once: one terminated NOTIFY
+        # RFC 6665 4.2.1: Expires 0 at once (a fetch): one terminated NOTIFY
         p, box, req, r = self.subscribe("udp", "presence", expires=0)
         self.assertEqual(status(r), 200)
         self.assertEqual(header(r, "Expires"), ["0"])
