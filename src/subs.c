@@ -175,11 +175,29 @@ static const struct pkg *pkg_find(const struct pl *name)
 }
 
 
+/* Expires: delta-seconds (RFC 3261 20.19), if present */
+static bool expires_valid(const struct sip_msg *msg)
+{
+	size_t i;
+
+	for (i = 0; i < msg->expires.l; i++) {
+		if (msg->expires.p[i] < '0' || msg->expires.p[i] > '9')
+			return false;
+	}
+
+	return true;
+}
+
+
 /* RFC 6665 4.2.1.1: the duration granted, at most ours */
 static uint32_t expires_of(const struct sip_msg *msg)
 {
 	if (!pl_isset(&msg->expires))
 		return EXPIRES_DEFAULT;
+
+	/* more than 9 digits: past any maximum */
+	if (msg->expires.l > 9)
+		return EXPIRES_MAX;
 
 	return MIN(pl_u32(&msg->expires), EXPIRES_MAX);
 }
@@ -474,9 +492,13 @@ uint16_t subs_check(const struct sip_msg *msg, const struct step *step,
 		    uint16_t scode, char **xhdrsp)
 {
 	const struct sip_hdr *ev = sip_msg_hdr(msg, SIP_HDR_EVENT);
+	const struct sip_hdr *ct = sip_msg_hdr(msg, SIP_HDR_CONTACT);
+	struct sip_addr addr;
 	struct pl name;
 
-	if (!ev)
+	/* RFC 6665 4.1.2: the SUBSCRIBE gives the target of NOTIFYs */
+	if (!ev || !ct || sip_addr_decode(&addr, &ct->val) ||
+	    !expires_valid(msg))
 		return 400;
 
 	name = event_pkg(&ev->val);
@@ -647,7 +669,7 @@ bool subs_request(struct uas *uas, const struct sip_msg *msg)
 	if (!sub || sub->term)
 		return false;
 
-	if (sip_dialog_rseq_valid(sub->dlg, msg)) {
+	if (expires_valid(msg) && sip_dialog_rseq_valid(sub->dlg, msg)) {
 		refresh(uas, sub, msg);
 		return true;
 	}
@@ -656,8 +678,8 @@ bool subs_request(struct uas *uas, const struct sip_msg *msg)
 	uas_local_addr(&laddr, msg);
 	memset(&r, 0, sizeof(r));
 	r.msg    = msg;
-	r.scode  = 500;
-	r.reason = "CSeq Out of Order";
+	r.scode  = expires_valid(msg) ? 500 : 400;
+	r.reason = r.scode == 500 ? "CSeq Out of Order" : NULL;
 	r.laddr  = &laddr;
 	(void)reply_send(NULL, uas_stranss(uas), &r, NULL);
 

@@ -105,6 +105,16 @@ class Publish(PeerCase):
         r = self.publish(self.peer(), body="")
         self.assertEqual(status(r), 400, r)
 
+    def test_bad_expires(self):
+        p = self.peer()
+        r = transact(p, sip_request(p, "PUBLISH",
+                                    "sip:alice@%s" % self.stub.addr,
+                                    headers=["Event: presence",
+                                             "Expires: 1h",
+                                             "Content-Type: text/plain"],
+                                    body="open"))
+        self.assertEqual(status(r[0]), 400, r)
+
     def test_bad_if_match(self):
         p = self.peer()
         for tag in ("nonsense", "0123456789abcdef", "\"quoted\""):

@@ -275,6 +275,34 @@ class SubsCase(SubsBase):
                           "application/pidf+xml", p)
         self.assertIsNone(box.notify(timeout=1.0))
 
+    def test_bad_input(self):
+        # no Contact (RFC 6665 4.1.2), an Expires that is no number
+        p = self.peer("udp")
+        box = Inbox(p)
+        for hdrs, drop in ((["Event: presence"], "Contact"),
+                           (["Event: presence", "Expires: soon"], None),
+                           (["Event: presence", "Expires: -1"], None)):
+            req = sip_request(p, "SUBSCRIBE", "sip:alice@%s" %
+                              self.stub.addr, headers=hdrs)
+            if drop:
+                req = re.sub(r"(?m)^%s: .*\r\n" % drop, "", req)
+            p.send(req)
+            r = box.response(req)
+            self.assertEqual(status(r), 400, (hdrs, r))
+        # a refresh with a bad Expires keeps the subscription
+        p2, box2, req, r = self.subscribe("udp", "presence")
+        n = box2.notify()
+        self.assertIsNotNone(n)
+        p2.send(response_to(n, 200, "OK"))
+        bad = sip_request(p2, "SUBSCRIBE", "sip:alice@%s" % self.stub.addr,
+                          callid=call_id(req), cseq=2, to_tag=to_tag(r),
+                          headers=["Event: presence", "Expires: x"])
+        p2.send(bad)
+        self.assertEqual(status(box2.response(bad)), 400)
+        _, r3 = self.refresh(p2, box2, req, r, 60, 3)
+        self.assertEqual(status(r3), 200)
+        self.assertEqual(self.sub_events("terminated"), [])
+
     def test_notify_481_ends_subscription(self):
         p, box, req, r = self.subscribe("udp", "message-summary")
         n = box.notify()
