@@ -296,6 +296,7 @@ uint16_t subs_check(const struct sip_msg *msg, const struct step *step,
 void subs_accept(struct uas *uas, const struct sip_msg *msg,
 		 const struct step *step, uint16_t scode);
 bool subs_request(struct uas *uas, const struct sip_msg *msg);
+void subs_keep(struct subs *s, struct le *le, void *obj);
 
 
 /* Publish: event state publication (RFC 3903), MESSAGE bodies */

@@ -32,7 +32,7 @@ struct rnote {
 };
 
 struct refer {
-	struct le le;           /* in uas->xacts, freed on shutdown */
+	struct le le;           /* in subs, freed on shutdown */
 	struct uas *uas;
 	struct sip_dialog *sdlg;
 	struct uac *uac;
@@ -297,7 +297,7 @@ void refer_accept(struct uas *uas, struct dialog *dlg,
 	if (!r)
 		return;
 
-	list_append(uas_xacts(uas), &r->le, r);
+	subs_keep(uas_subs(uas), &r->le, r);
 	r->uas  = uas;
 	r->sdlg = mem_ref(sdlg);
 

@@ -27,6 +27,7 @@ enum {
 
 struct subs {
 	struct hash *ht;
+	struct list implicit;      /* implicit subscriptions (REFER) */
 	uint32_t n;
 };
 
@@ -473,8 +474,27 @@ int subs_alloc(struct subs **sp, struct uas *uas)
 /** Drop every subscription without NOTIFY (on exit) */
 void subs_flush(struct subs *s)
 {
+	if (!s)
+		return;
+
+	hash_flush(s->ht);
+	list_flush(&s->implicit);
+}
+
+
+/**
+ * Keep an implicit subscription (RFC 3515 2.4.4) until it ends or
+ * shutdown; it unlinks itself. Not in uas->xacts: its NOTIFYs are
+ * there, and it frees them.
+ *
+ * @param s   Subscription table
+ * @param le  The object's list element
+ * @param obj The object
+ */
+void subs_keep(struct subs *s, struct le *le, void *obj)
+{
 	if (s)
-		hash_flush(s->ht);
+		list_append(&s->implicit, le, obj);
 }
 
 

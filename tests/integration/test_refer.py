@@ -148,6 +148,13 @@ class Refer(ReferBase):
         self.assertIsNone(box.take(lambda m: first_line(m).startswith(
             "NOTIFY "), timeout=0.5))
 
+    def test_stop_with_notify_pending(self):
+        # sipstub stops cleanly (tearDown) with a NOTIFY unanswered
+        p, box, inv, r = self.call("udp")
+        self.refer(p, box, inv, r, 2, ["Refer-To: <sip:bob@127.0.0.1>"])
+        self.assertIsNotNone(box.take(lambda m: first_line(m).startswith(
+            "NOTIFY ")))
+
     def test_refer_outside_dialog(self):
         p = self.peer("udp")
         box = Inbox(p)

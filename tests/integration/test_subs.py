@@ -303,6 +303,11 @@ class SubsCase(SubsBase):
         self.assertEqual(status(r3), 200)
         self.assertEqual(self.sub_events("terminated"), [])
 
+    def test_stop_with_notify_pending(self):
+        # sipstub stops cleanly (tearDown) with a NOTIFY unanswered
+        p, box, req, r = self.subscribe("tcp", "dialog")
+        self.assertIsNotNone(box.notify())
+
     def test_notify_481_ends_subscription(self):
         p, box, req, r = self.subscribe("udp", "message-summary")
         n = box.notify()
