@@ -29,7 +29,7 @@ static const char *packages(const struct step *step)
 
 
 /**
- * The Recv-Info line for an answer to INVITE (RFC 6086 5.2.2)
+ * The Recv-Info line for an answer to INVITE (RFC 6086)
  *
  * @param step  The step answering
  * @param allocp Set to an allocated line when the step has its own

@@ -21,7 +21,7 @@
 enum {
 	SUBS_HASH = 256,
 	SUBS_MAX = 10000,          /* subscriptions at a time */
-	EXPIRES_DEFAULT = 3600,    /* RFC 3842 5, RFC 3856 6.4, RFC 4235 */
+	EXPIRES_DEFAULT = 3600,    /* RFC 3842, RFC 3856, RFC 4235 */
 	EXPIRES_MAX = 3600,
 };
 
@@ -62,7 +62,7 @@ struct sub {
 	char *event;               /* Event value, with its id */
 	char *contact;
 	char *entity;              /* the resource: the To URI */
-	uint32_t version;          /* RFC 4235 4.1.2 */
+	uint32_t version;          /* RFC 4235 4.1 */
 	bool term;                 /* a terminated NOTIFY is queued */
 };
 
@@ -71,7 +71,7 @@ static int mwi_body(struct mbuf *mb, struct sub *sub)
 {
 	(void)sub;
 
-	/* RFC 3842 5.2 */
+	/* RFC 3842 5 */
 	return mbuf_write_str(mb, "Messages-Waiting: yes\r\n"
 			      "Voice-Message: 2/8\r\n");
 }
@@ -523,7 +523,8 @@ uint16_t subs_check(const struct sip_msg *msg, const struct step *step,
 
 	name = event_pkg(&ev->val);
 
-	/* RFC 6665 7.2.2: the packages sipstub has, or the scenario's */
+	/* RFC 6665: 489 but for the packages sipstub has, or the
+	 * scenario's */
 	if (!pkg_find(&name) && list_isempty(&step->notifies))
 		return 489;
 
