@@ -207,17 +207,28 @@ static uint32_t expires_of(const struct sip_msg *msg)
 static void sub_log(const struct sub *sub, const char *state,
 		    uint32_t expires, const char *reason)
 {
-	struct pl callid, ev;
+	struct pl callid, ev, rs;
 
 	pl_set_str(&callid, sip_dialog_callid(sub->dlg));
 	pl_set_str(&ev, sub->event);
 
+	if (!reason) {
+		evlog_event(uas_evlog(sub->uas), "subscription", NULL,
+			    ",\"call_id\":%H,\"package\":%H,\"state\":"
+			    "\"%s\",\"expires\":%u", json_str_print,
+			    &callid, json_str_print, &ev, state, expires);
+		return;
+	}
+
+	/* the reason, without further parameters */
+	pl_set_str(&rs, reason);
+	if (strchr(reason, ';'))
+		rs.l = strchr(reason, ';') - reason;
+
 	evlog_event(uas_evlog(sub->uas), "subscription", NULL,
-		    ",\"call_id\":%H,\"package\":%H,\"state\":\"%s\""
-		    ",\"expires\":%u%s%s%s", json_str_print, &callid,
-		    json_str_print, &ev, state, expires,
-		    reason ? ",\"reason\":\"" : "", reason ? reason : "",
-		    reason ? "\"" : "");
+		    ",\"call_id\":%H,\"package\":%H,\"state\":\"%s\","
+		    "\"expires\":%u,\"reason\":%H", json_str_print, &callid,
+		    json_str_print, &ev, state, expires, json_str_print, &rs);
 }
 
 
