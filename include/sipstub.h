@@ -291,8 +291,8 @@ struct subs;
 
 int  subs_alloc(struct subs **sp, struct uas *uas);
 void subs_flush(struct subs *s);
-uint16_t subs_check(const struct sip_msg *msg, const struct step *step,
-		    uint16_t scode, char **xhdrsp);
+uint16_t subs_check(struct uas *uas, const struct sip_msg *msg,
+		    const struct step *step, uint16_t scode, char **xhdrsp);
 void subs_accept(struct uas *uas, const struct sip_msg *msg,
 		 const struct step *step, uint16_t scode);
 bool subs_request(struct uas *uas, const struct sip_msg *msg);

@@ -512,15 +512,17 @@ void subs_keep(struct subs *s, struct le *le, void *obj)
 /**
  * Check a SUBSCRIBE that the scenario answers with a 2xx
  *
+ * @param uas    UAS
  * @param msg    The SUBSCRIBE, outside a dialog
  * @param step   The step answering it
  * @param scode  Its 2xx
  * @param xhdrsp Set to the headers the 2xx needs (Expires)
  *
- * @return The code to answer: scode, or 489 for an unknown package
+ * @return The code to answer: scode, 489 for an unknown package, 400
+ *         for a malformed SUBSCRIBE, 503 when the table is full
  */
-uint16_t subs_check(const struct sip_msg *msg, const struct step *step,
-		    uint16_t scode, char **xhdrsp)
+uint16_t subs_check(struct uas *uas, const struct sip_msg *msg,
+		    const struct step *step, uint16_t scode, char **xhdrsp)
 {
 	const struct sip_hdr *ev = sip_msg_hdr(msg, SIP_HDR_EVENT);
 	const struct sip_hdr *ct = sip_msg_hdr(msg, SIP_HDR_CONTACT);
@@ -538,6 +540,9 @@ uint16_t subs_check(const struct sip_msg *msg, const struct step *step,
 	 * scenario's */
 	if (!pkg_find(&name) && list_isempty(&step->notifies))
 		return 489;
+
+	if (uas_subs(uas)->n >= SUBS_MAX)
+		return 503;
 
 	if (re_sdprintf(xhdrsp, "Expires: %u\r\n", expires_of(msg)))
 		return 500;

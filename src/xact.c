@@ -183,7 +183,7 @@ static uint16_t feature_check(struct xact *x, const struct step *step,
 	const struct sip_msg *msg = x->msg;
 
 	if (!x->dlg && !pl_strcmp(&msg->met, "SUBSCRIBE"))
-		return subs_check(msg, step, sc, xhdrsp);
+		return subs_check(x->uas, msg, step, sc, xhdrsp);
 
 	if (x->dlg && !pl_strcmp(&msg->met, "REFER"))
 		return refer_check(msg, sc, xhdrsp);
