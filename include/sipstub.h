@@ -17,6 +17,9 @@ enum {
 	"INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, MESSAGE, INFO, " \
 	"UPDATE, NOTIFY, PUBLISH, SUBSCRIBE"
 
+/* The event packages sipstub notifies (RFC 6665 8.2.2: Allow-Events) */
+#define SIPSTUB_EVENTS "message-summary, presence, dialog, refer"
+
 
 struct uas;
 struct guard_cfg;
@@ -133,6 +136,9 @@ struct reply {
 	size_t bodylen;
 	uint32_t rseq;              /* RFC 3262: reliable, 0: not     */
 	const struct timer_neg *timer;  /* session timer, or NULL */
+	const char *xhdrs;          /* header lines of a module (CRLF
+				       each), in place of defaults of
+				       the same name; NULL: none       */
 };
 
 int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r);
@@ -167,6 +173,16 @@ enum sdp_mode {
 	SDP_ALWAYS,
 };
 
+/** A NOTIFY that a step makes sipstub send (subscriptions, REFER) */
+struct ntfspec {
+	struct le le;
+	uint32_t delay;       /* ms after the previous NOTIFY          */
+	char *state;          /* Subscription-State, NULL: active      */
+	char *body;
+	size_t bodylen;
+	char *ctype;          /* NULL: the package's own type          */
+};
+
 /** One response a rule sends */
 struct step {
 	struct le le;
@@ -182,6 +198,9 @@ struct step {
 	enum sdp_mode sdp;
 	enum reliable reliable;
 	struct list reqs;     /* struct indlg_req, after a 2xx      */
+	struct list notifies; /* struct ntfspec                      */
+	char *sipfrag;        /* REFER: the final NOTIFY's status line */
+	char *recv_info;      /* RFC 6086 info packages, NULL: dtmf  */
 	bool has_code;        /* loader: 'code' given      */
 	bool has_body;        /* loader: 'body' given      */
 	bool body_file;       /* loader: 'body-file' given */
@@ -380,6 +399,7 @@ void dialog_response_sent(struct dialog *dlg, const struct sip_msg *req,
 			  struct mbuf *resp);
 struct media *dialog_media(struct dialog *dlg);
 struct sip_dialog *dialog_sdlg(struct dialog *dlg);
+uint32_t dialog_refer_count(struct dialog *dlg);
 void dialog_terminate(struct dialog *dlg);
 int  dialog_hangup_callid(struct uas *uas, const struct pl *callid,
 			  const char *why);
@@ -404,9 +424,45 @@ int  validate_request(const struct sip_msg *msg, uint16_t *scodep,
 		      const char **reasonp);
 
 
-/* Notify: the NOTIFY after a 2xx to SUBSCRIBE */
+/* Subs: subscriptions with state (RFC 6665), the notifier side */
 
-int  notify_send(struct uas *uas, const struct sip_msg *msg);
+struct subs;
+
+int  subs_alloc(struct subs **sp, struct uas *uas);
+void subs_flush(struct subs *s);
+uint16_t subs_check(struct uas *uas, const struct sip_msg *msg,
+		    const struct step *step, uint16_t scode, char **xhdrsp);
+void subs_accept(struct uas *uas, const struct sip_msg *msg,
+		 const struct step *step, uint16_t scode);
+bool subs_request(struct uas *uas, const struct sip_msg *msg);
+void subs_keep(struct subs *s, struct le *le, void *obj);
+
+
+/* Publish: event state publication (RFC 3903), MESSAGE bodies */
+
+struct publ;
+
+int  publ_alloc(struct publ **pp, struct uas *uas);
+void publ_flush(struct publ *p);
+uint16_t publ_check(struct uas *uas, const struct sip_msg *msg,
+		    uint16_t scode, char **xhdrsp);
+void message_log(struct uas *uas, const struct sip_msg *msg,
+		 uint16_t scode);
+
+
+/* Info: INFO packages (RFC 6086), DTMF relay INFO */
+
+const char *info_recv_hdr(const struct step *step, char **allocp);
+uint16_t info_check(struct uas *uas, const struct sip_msg *msg,
+		    const struct step *step, uint16_t scode, char **xhdrsp);
+
+
+/* Refer: REFER in an INVITE dialog (RFC 3515, RFC 4488) */
+
+uint16_t refer_check(const struct sip_msg *msg, uint16_t scode,
+		     char **xhdrsp);
+void refer_accept(struct uas *uas, struct dialog *dlg,
+		  const struct sip_msg *msg, const struct step *step);
 
 
 /* UAC: requests sipstub sends in a dialog */
@@ -517,6 +573,8 @@ void uas_set_scenario(struct uas *uas, struct scenario *scn);
 struct stranss *uas_stranss(const struct uas *uas);
 struct hash *uas_dialogs(const struct uas *uas);
 struct hash *uas_early(const struct uas *uas);
+struct subs *uas_subs(const struct uas *uas);
+struct publ *uas_publ(const struct uas *uas);
 struct list *uas_xacts(struct uas *uas);
 struct evlog *uas_evlog(const struct uas *uas);
 struct tqs *uas_tqs(const struct uas *uas);

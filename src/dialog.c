@@ -43,6 +43,7 @@ struct dialog {
 	uint32_t callid_len;
 	uint32_t rtag_len;
 	uint32_t hdrs_len;         /* 0 if sdlg was made at the 2xx */
+	uint32_t refers;           /* REFERs accepted */
 	bool ending;
 	bool counted;
 	char str[];                /* Call-ID, remote tag, INVITE headers */
@@ -584,6 +585,19 @@ struct sip_dialog *dialog_sdlg(struct dialog *d)
 		return NULL;
 
 	return d->sdlg;
+}
+
+
+/**
+ * Count a REFER accepted in the dialog (RFC 3515 2.4.6)
+ *
+ * @param d Dialog
+ *
+ * @return How many so far, this one included
+ */
+uint32_t dialog_refer_count(struct dialog *d)
+{
+	return d ? ++d->refers : 0;
 }
 
 

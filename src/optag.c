@@ -14,6 +14,7 @@
 static const char *const tags[] = {
 	"100rel",     /* RFC 3262, prack.c */
 	"timer",     /* RFC 4028, timer.c */
+	"norefersub",     /* RFC 4488 */
 	NULL,
 };
 

@@ -175,6 +175,21 @@ bool reply_known_method(const struct pl *met)
  */
 
 
+/* Is a header among a module's lines? */
+static bool xhdr_has(const char *xhdrs, const char *name)
+{
+	const size_t n = strlen(name);
+	const char *p;
+
+	for (p = xhdrs; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncasecmp(p, name, n) && p[n] == ':')
+			return true;
+	}
+
+	return false;
+}
+
+
 static bool hdr_overridden(const struct reply *r, const char *name)
 {
 	struct le *le;
@@ -186,7 +201,7 @@ static bool hdr_overridden(const struct reply *r, const char *name)
 			return true;
 	}
 
-	return false;
+	return r->xhdrs && xhdr_has(r->xhdrs, name);
 }
 
 
@@ -537,7 +552,7 @@ static int defaults_write(struct mbuf *mb, const struct reply *r)
 		break;
 
 	case 489:
-		DEF("Allow-Events", "presence, message-summary, refer");
+		DEF("Allow-Events", SIPSTUB_EVENTS);
 		break;
 
 	case 494:
@@ -909,6 +924,9 @@ int reply_build(struct mbuf **mbp, struct sa *dst, const struct reply *r)
 				      "\r\n");
 
 	err |= defaults_write(mb, r);
+
+	if (r->xhdrs)
+		err |= mbuf_write_str(mb, r->xhdrs);
 
 	if (!list_isempty(r->hdrs))
 		err |= mbuf_printf(mb, "%H", scenario_hdrs_print, r);

@@ -49,6 +49,17 @@ static void hdrval_destructor(void *arg)
 }
 
 
+static void ntfspec_destructor(void *arg)
+{
+	struct ntfspec *n = arg;
+
+	list_unlink(&n->le);
+	mem_deref(n->state);
+	mem_deref(n->body);
+	mem_deref(n->ctype);
+}
+
+
 static void hdrmatch_destructor(void *arg)
 {
 	struct hdrmatch *hm = arg;
@@ -66,6 +77,9 @@ static void step_destructor(void *arg)
 	list_unlink(&step->le);
 	list_flush(&step->hdrs);
 	list_flush(&step->reqs);
+	list_flush(&step->notifies);
+	mem_deref(step->sipfrag);
+	mem_deref(step->recv_info);
 	mem_deref(step->reason);
 	mem_deref(step->body);
 	mem_deref(step->ctype);
@@ -662,6 +676,165 @@ static int body_file_load(struct loader *ld, const yaml_node_t *node,
 }
 
 
+/* One line of text, without CR or LF */
+static int line_dup(struct loader *ld, const yaml_node_t *v, const char *key,
+		    char **strp)
+{
+	const char *s = scalar(v);
+
+	if (!s || !*s || strpbrk(s, "\r\n")) {
+		node_err(ld, v, "'%s' must be one line of text", key);
+		return EBADMSG;
+	}
+
+	return str_dup(strp, s);
+}
+
+
+static int ntfspec_h(struct loader *ld, void *obj, const char *key,
+		     yaml_node_t *k, yaml_node_t *v)
+{
+	struct ntfspec *n = obj;
+	const char *s = scalar(v);
+
+	if (!strcmp(key, "delay")) {
+		if (duration_parse(s, &n->delay)) {
+			node_err(ld, v, "bad delay '%s'", s ? s : "");
+			return EBADMSG;
+		}
+		return 0;
+	}
+
+	if (!strcmp(key, "state")) {
+		/* RFC 6665 8.2.3: substate-value *( ";" subexp-params ) */
+		if (!s || (strncmp(s, "active", 6) &&
+			   strncmp(s, "pending", 7) &&
+			   strncmp(s, "terminated", 10))) {
+			node_err(ld, v, "'state' must be active, pending or "
+				 "terminated, with parameters after ';'");
+			return EBADMSG;
+		}
+		return line_dup(ld, v, key, &n->state);
+	}
+
+	if (!strcmp(key, "body")) {
+		if (!s) {
+			node_err(ld, v, "'body' must be text");
+			return EBADMSG;
+		}
+		if (subst(ld, v, s, &n->body))
+			return EBADMSG;
+		n->bodylen = str_len(n->body);
+		return 0;
+	}
+
+	if (!strcmp(key, "content-type")) {
+		if (!s || !strchr(s, '/'))
+			goto bad;
+		return line_dup(ld, v, key, &n->ctype);
+	}
+
+ bad:
+	node_err(ld, k, "bad notify key '%s' (expected delay, state, body, "
+		 "content-type)", key);
+	return EBADMSG;
+}
+
+
+/* notify: a NOTIFY or a list of them */
+static int notify_parse(struct loader *ld, yaml_node_t *v, struct list *l)
+{
+	yaml_node_item_t *it = NULL, *end = NULL;
+	int err = 0;
+
+	if (v->type == YAML_SEQUENCE_NODE) {
+		it  = v->data.sequence.items.start;
+		end = v->data.sequence.items.top;
+	}
+
+	do {
+		yaml_node_t *node = it ? node_get(ld, *it) : v;
+		struct ntfspec *n;
+		int e;
+
+		if (it && it >= end)
+			break;
+
+		n = mem_zalloc(sizeof(*n), ntfspec_destructor);
+		if (!n)
+			return ENOMEM;
+
+		list_append(l, &n->le, n);
+
+		e = mapping_apply(ld, node, "a notify", ntfspec_h, n);
+		if (e == ENOMEM)
+			return e;
+		if (e)
+			err = EBADMSG;
+	} while (it && ++it < end);
+
+	return err;
+}
+
+
+/* sipfrag: a status code or a status line (RFC 3515 2.4.5) */
+static int sipfrag_parse(struct loader *ld, const yaml_node_t *v,
+			 char **strp)
+{
+	const char *s = scalar(v);
+	uint32_t sc;
+
+	if (s && !uint_parse(s, 100, 699, &sc))
+		return re_sdprintf(strp, "SIP/2.0 %u %s", sc,
+				   reply_reason((uint16_t)sc));
+
+	if (!s || strncmp(s, "SIP/2.0 ", 8)) {
+		node_err(ld, v, "'sipfrag' must be a status code or a "
+			 "status line such as 'SIP/2.0 486 Busy Here'");
+		return EBADMSG;
+	}
+
+	return line_dup(ld, v, "sipfrag", strp);
+}
+
+
+/* recv-info: info package names, a list or one comma-separated line */
+static int recv_info_parse(struct loader *ld, const yaml_node_t *v,
+			   char **strp)
+{
+	yaml_node_item_t *it;
+	struct mbuf *mb;
+	int err = 0;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return str_dup(strp, scalar(v) ? scalar(v) : "");
+
+	mb = mbuf_alloc(64);
+	if (!mb)
+		return ENOMEM;
+
+	for (it = v->data.sequence.items.start;
+	     it < v->data.sequence.items.top; it++) {
+		const char *s = scalar(node_get(ld, *it));
+
+		if (!token_valid(s)) {
+			node_err(ld, node_get(ld, *it), "bad info package "
+				 "name '%s'", s ? s : "");
+			err = EBADMSG;
+			continue;
+		}
+		err |= mbuf_printf(mb, "%s%s", mb->end ? ", " : "", s);
+	}
+
+	mb->pos = 0;
+	if (!err)
+		err = mbuf_strdup(mb, strp, mb->end);
+	mem_deref(mb);
+
+	return err;
+}
+
+
 static int step_key(struct loader *ld, struct step *step, const char *key,
 		    yaml_node_t *k, yaml_node_t *v)
 {
@@ -759,9 +932,19 @@ static int step_key(struct loader *ld, struct step *step, const char *key,
 		return 0;
 	}
 
+	if (!strcmp(key, "notify"))
+		return notify_parse(ld, v, &step->notifies);
+
+	if (!strcmp(key, "sipfrag"))
+		return sipfrag_parse(ld, v, &step->sipfrag);
+
+	if (!strcmp(key, "recv-info"))
+		return recv_info_parse(ld, v, &step->recv_info);
+
 	node_err(ld, k, "unknown step key '%s' (expected code, reason, "
 		 "delay, headers, body, body-file, content-type, sdp, "
-		 "hangup, dialog, reliable, requests)", key);
+		 "hangup, dialog, reliable, requests, notify, sipfrag, "
+		 "recv-info)", key);
 
 	return EBADMSG;
 }

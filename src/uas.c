@@ -36,6 +36,8 @@ struct uas {
 	struct evlog *el;
 	struct hash *dialogs;
 	struct hash *early;        /* struct prack, by Call-ID */
+	struct subs *subs;
+	struct publ *publ;
 	struct list xacts;
 	struct tqs *tqs;
 	size_t max_size;           /* bytes of a UDP request, else 513 */
@@ -68,6 +70,8 @@ static void uas_destructor(void *arg)
 	mem_deref(uas->tls);
 	mem_deref(uas->dialogs);
 	mem_deref(uas->early);
+	mem_deref(uas->subs);
+	mem_deref(uas->publ);
 	mem_deref(uas->tqs);
 	mem_deref(uas->scn);
 	mem_deref(uas->trace);
@@ -343,7 +347,8 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	}
 
 	if (pl_isset(&msg->to.tag)) {
-		in_dialog(uas, msg);
+		if (!subs_request(uas, msg))
+			in_dialog(uas, msg);
 		return true;
 	}
 
@@ -430,6 +435,14 @@ int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
 		goto out;
 
 	err = tqs_alloc(&uas->tqs);
+	if (err)
+		goto out;
+
+	err = subs_alloc(&uas->subs, uas);
+	if (err)
+		goto out;
+
+	err = publ_alloc(&uas->publ, uas);
 	if (err)
 		goto out;
 
@@ -690,6 +703,18 @@ struct hash *uas_early(const struct uas *uas)
 }
 
 
+struct subs *uas_subs(const struct uas *uas)
+{
+	return uas ? uas->subs : NULL;
+}
+
+
+struct publ *uas_publ(const struct uas *uas)
+{
+	return uas ? uas->publ : NULL;
+}
+
+
 /**
  * Count a transaction or dialog coming (+1) or going (-1)
  *
@@ -798,6 +823,8 @@ void uas_shutdown(struct uas *uas)
 	if (!uas)
 		return;
 
+	subs_flush(uas->subs);
+	publ_flush(uas->publ);
 	list_flush(&uas->xacts);
 	hash_flush(uas->dialogs);
 }

@@ -189,15 +189,46 @@ static void dialog_hand_over(struct xact *x, const struct step *step,
 }
 
 
-static void subscribe_accepted(struct xact *x, const struct step *step)
+/* Modules that keep state for what a 2xx to a non-INVITE accepts: they
+ * may change the code and add headers */
+static uint16_t feature_check(struct xact *x, const struct step *step,
+			      uint16_t sc, char **xhdrsp)
 {
-	int err;
+	const struct sip_msg *msg = x->msg;
 
-	x->msg->tag = step_tag(x, step);
+	if (!x->dlg && !pl_strcmp(&msg->met, "SUBSCRIBE"))
+		return subs_check(x->uas, msg, step, sc, xhdrsp);
 
-	err = notify_send(x->uas, x->msg);
-	if (err)
-		DEBUG_WARNING("NOTIFY after SUBSCRIBE: %m\n", err);
+	if (x->dlg && !pl_strcmp(&msg->met, "REFER"))
+		return refer_check(msg, sc, xhdrsp);
+
+	if (x->dlg && !pl_strcmp(&msg->met, "INFO"))
+		return info_check(x->uas, msg, step, sc, xhdrsp);
+
+	if (!x->dlg && !pl_strcmp(&msg->met, "PUBLISH"))
+		return publ_check(x->uas, msg, sc, xhdrsp);
+
+	return sc;
+}
+
+
+static void feature_accept(struct xact *x, const struct step *step,
+			   uint16_t sc)
+{
+	if (x->dlg) {
+		if (!pl_strcmp(&x->msg->met, "BYE"))
+			dialog_terminate(x->dlg);
+		else if (!pl_strcmp(&x->msg->met, "UPDATE"))
+			timer_2xx(x->uas, x->dlg, x->msg, &x->tn);
+		else if (!pl_strcmp(&x->msg->met, "REFER"))
+			refer_accept(x->uas, x->dlg, x->msg, step);
+		return;
+	}
+
+	if (!pl_strcmp(&x->msg->met, "SUBSCRIBE")) {
+		x->msg->tag = step_tag(x, step);
+		subs_accept(x->uas, x->msg, step, sc);
+	}
 }
 
 
@@ -235,13 +266,27 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 {
 	struct mbuf *body = NULL, *resp = NULL;
 	const char *ctype = NULL;
+	char *xhdrs = NULL;
+	const char *xh;
 	uint64_t totag;
 	struct reply r;
 	int err = 0;
 
 	totag = (sc > 100 && !x->dlg) ? step_tag(x, step) : 0;
 
-	if (sdp_wanted(x, step, sc)) {
+	if (!x->invite && sc >= 200 && sc < 300) {
+		uint16_t fsc = feature_check(x, step, sc, &xhdrs);
+
+		if (fsc != sc) {
+			step = NULL;
+			sc = fsc;
+		}
+	}
+
+	if (sc >= 200 && !pl_strcmp(&x->msg->met, "MESSAGE"))
+		message_log(x->uas, x->msg, sc);
+
+	if (step && sdp_wanted(x, step, sc)) {
 		err = sdp_make(x, &body);
 		if (err == EBADMSG) {
 			/* RFC 3264 6: an offer we cannot parse */
@@ -251,13 +296,17 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 		}
 		ctype = "application/sdp";
 	}
-	else if (step->body) {
+	else if (step && step->body) {
 		err = body_expand(x, step, &body);
 		ctype = step->ctype;
 	}
 
 	if (err)
 		goto out;
+
+	xh = xhdrs;
+	if (x->invite && step && sc >= 180 && sc < 300)
+		xh = info_recv_hdr(step, &xhdrs);
 
 	memset(&r, 0, sizeof(r));
 	r.msg     = x->msg;
@@ -270,6 +319,7 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	r.body    = body ? mbuf_buf(body) : NULL;
 	r.bodylen = body ? mbuf_get_left(body) : 0;
 	r.timer   = x->tn.se ? &x->tn : NULL;
+	r.xhdrs   = xh;
 
 	if (x->invite && !x->dlg && sc > 100 && sc < 200)
 		err = prack_reply(&x->prack, x->uas, &x->st, &r,
@@ -288,15 +338,12 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	if (sc >= 200 && sc < 300 && step) {
 		if (x->invite)
 			dialog_hand_over(x, step, resp);
-		else if (x->dlg && !pl_strcmp(&x->msg->met, "BYE"))
-			dialog_terminate(x->dlg);
-		else if (x->dlg && !pl_strcmp(&x->msg->met, "UPDATE"))
-			timer_2xx(x->uas, x->dlg, x->msg, &x->tn);
-		else if (!x->dlg && !pl_strcmp(&x->msg->met, "SUBSCRIBE"))
-			subscribe_accepted(x, step);
+		else
+			feature_accept(x, step, sc);
 	}
 
  out:
+	mem_deref(xhdrs);
 	mem_deref(resp);
 	mem_deref(body);
 

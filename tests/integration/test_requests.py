@@ -141,7 +141,9 @@ class Methods(RequestCase):
 
     def test_publish(self):
         r = self.assert_final(self.ask(
-            "PUBLISH", headers=["Event: presence", "Expires: 60"]), 200)
+            "PUBLISH", headers=["Event: presence", "Expires: 60",
+                                "Content-Type: text/plain"],
+            body="open"), 200)
         # RFC 3903 6: the 2xx carries SIP-ETag and Expires
         self.assertEqual(len(header(r, "SIP-ETag")), 1)
         self.assertEqual(header(r, "Expires"), ["60"])

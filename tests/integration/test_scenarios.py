@@ -34,6 +34,8 @@ SHIPPED = {
     # tested in test_expect.py
     "expect-auth-retry.yaml", "expect-cancel.yaml", "expect-prack.yaml",
     "expect-redirect.yaml",
+    # tested in test_subs.py, test_refer.py, test_publish.py, test_info.py
+    "subscribe-mwi.yaml", "refer.yaml", "publish.yaml", "info-dtmf.yaml",
 }
 
 SDP = ("v=0\r\n"
