@@ -231,7 +231,7 @@ class TestReliable(PrackBase):
         _, r = self.wait_for(p, lambda x: status(x) == 183)
         self.assertEqual(header(r, "RSeq"), [])
         self.assertEqual(header(r, "Require"), [])
-        self.assertEqual(header(r, "Supported"), ["100rel, timer"])
+        self.assertEqual(header(r, "Supported"), ["100rel, timer, norefersub"])
         self.assertEqual([m for m in p.recv_all(1.5) if status(m) == 183],
                          [])
 
@@ -247,7 +247,7 @@ class TestReliable(PrackBase):
         p.send(sip_request(p, "OPTIONS", self.uri("x")))
         _, r = self.wait_for(p, lambda x: status(x) >= 200)
         self.assertEqual(status(r), 200)
-        self.assertEqual(header(r, "Supported"), ["100rel, timer"])
+        self.assertEqual(header(r, "Supported"), ["100rel, timer, norefersub"])
 
 
 class TestGiveUp(PrackBase):

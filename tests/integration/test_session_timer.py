@@ -121,14 +121,14 @@ class SessionTimer(TimerPeer):
                                   "Session-Expires: 30"])
         self.assertEqual(status(r), 422)
         self.assertEqual(header(r, "Min-SE"), ["90"])
-        self.assertEqual(header(r, "Supported"), ["100rel, timer"])
+        self.assertEqual(header(r, "Supported"), ["100rel, timer, norefersub"])
         self.ack(1)
         r = self.invite("alice", ["Supported: timer", "Min-SE: 90",
                                   "Session-Expires: 90"], cseq_num=2)
         self.assertEqual(status(r), 200)
         self.assertEqual(header(r, "Session-Expires"), ["90;refresher=uas"])
         self.assertEqual(header(r, "Require"), ["timer"])
-        self.assertEqual(header(r, "Supported"), ["100rel, timer"])
+        self.assertEqual(header(r, "Supported"), ["100rel, timer, norefersub"])
         self.ack(2)
         ev = self.stub.wait_event(lambda e: e.get("event") ==
                                   "session-timer")
