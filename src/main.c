@@ -69,6 +69,9 @@ static void usage(FILE *f)
 	"(connections),\n"
 	"                                tcp-idle (s), retry-after (s of a "
 	"503)\n"
+	"  -r, --rtp-ports MIN-MAX       RTP/RTCP port pairs of calls "
+	"(default\n"
+	"                                10000-59999)\n"
 	"  -h, --help                    this help\n"
 	"  -V, --version                 print the version\n");
 }
@@ -450,6 +453,7 @@ int main(int argc, char *argv[])
 		{"max-size", required_argument, NULL, 'm'},
 		{"workers", required_argument, NULL, 'w'},
 		{"limit",   required_argument, NULL, 'L'},
+		{"rtp-ports", required_argument, NULL, 'r'},
 		{"help",    no_argument,       NULL, 'h'},
 		{"version", no_argument,       NULL, 'V'},
 		{NULL, 0, NULL, 0}
@@ -459,7 +463,7 @@ int main(int argc, char *argv[])
 
 	app.limits = guard_defaults;
 
-	while ((c = getopt_long(argc, argv, "l:ce:tm:w:L:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:ce:tm:w:L:r:hV", opts, NULL)) != -1) {
 
 		switch (c) {
 
@@ -497,6 +501,16 @@ int main(int argc, char *argv[])
 			if (guard_parse(&app.limits, optarg)) {
 				(void)re_fprintf(stderr, "sipstub: bad --limit "
 						 "'%s' (see --help)\n", optarg);
+				return 2;
+			}
+			break;
+
+		case 'r':
+			if (rtp_ports_set(optarg)) {
+				(void)re_fprintf(stderr, "sipstub: bad "
+						 "--rtp-ports '%s' (MIN-MAX, "
+						 "1024-65535, MIN < MAX)\n",
+						 optarg);
 				return 2;
 			}
 			break;

@@ -6,6 +6,7 @@
  */
 
 #include <regex.h>
+#include <yaml.h>
 
 
 enum {
@@ -65,3 +66,26 @@ struct rule {
 	bool auto100;
 	bool check199;
 };
+
+
+/* The loader's helpers, for keys parsed outside scenario.c */
+struct loader;
+
+typedef int (scn_key_h)(struct loader *ld, void *obj, const char *key,
+			yaml_node_t *k, yaml_node_t *v);
+
+void scn_err(struct loader *ld, const yaml_node_t *node, const char *fmt,
+	     ...);
+const char *scn_scalar(const yaml_node_t *node);
+int  scn_duration(const char *s, uint32_t *msp);
+int  scn_uint(const char *s, uint32_t min, uint32_t max, uint32_t *vp);
+int  scn_bool(const char *s, bool *vp);
+int  scn_mapping_apply(struct loader *ld, yaml_node_t *node,
+		       const char *what, scn_key_h *h, void *obj);
+int  scn_path(struct loader *ld, const char *name, char **fullp);
+
+/* scnmedia.c: the step keys 'media' and 'srtp' */
+int  scn_media_parse(struct loader *ld, yaml_node_t *node,
+		     struct rtp_cfg **cfgp);
+int  scn_srtp_parse(struct loader *ld, yaml_node_t *node,
+		    enum srtp_use *usep);

@@ -87,7 +87,8 @@ static struct media *xact_media(struct xact *x)
 
 
 /* Our SDP: the answer to the request's offer, else an offer */
-static int sdp_make(struct xact *x, struct mbuf **mbp)
+static int sdp_make(struct xact *x, const struct step *step,
+		    struct mbuf **mbp, const char **whyp)
 {
 	struct media *m;
 	size_t pos;
@@ -105,17 +106,12 @@ static int sdp_make(struct xact *x, struct mbuf **mbp)
 	/* sdp_decode() consumes the body; keep it for the event log */
 	pos = x->msg->mb->pos;
 	if (has_sdp(x->msg))
-		err = media_answer(m, x->msg->mb, &x->sdp);
+		err = media_answer(m, x->msg->mb, step->srtp, &x->sdp, whyp);
 	else
-		err = media_offer(m, &x->sdp);
+		err = media_offer(m, step->srtp, &x->sdp);
 	x->msg->mb->pos = pos;
 	if (err)
 		return err;
-
-	if (has_sdp(x->msg) && !media_has_common(m))
-		evlog_event(uas_evlog(x->uas), "warning", x->msg,
-			    ",\"message\":\"no codec in common with the "
-			    "offer: the answer rejects its audio stream\"");
 
 	*mbp = mem_ref(x->sdp);
 
@@ -220,7 +216,10 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 		     bool *finalp)
 {
 	struct mbuf *body = NULL, *resp = NULL;
-	const char *ctype = NULL;
+	struct hdrval warn = {.name = "Warning"};
+	struct list warnl = LIST_INIT;
+	const char *ctype = NULL, *why = NULL;
+	bool sdp = false;
 	uint64_t totag;
 	struct reply r;
 	int err = 0;
@@ -228,13 +227,15 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	totag = (sc > 100 && !x->dlg) ? step_tag(x, step) : 0;
 
 	if (sdp_wanted(x, step, sc)) {
-		err = sdp_make(x, &body);
-		if (err == EBADMSG) {
-			/* RFC 3264 6: an offer we cannot parse */
+		err = sdp_make(x, step, &body, &why);
+		if (err == EBADMSG || err == ENOTSUP) {
+			/* RFC 3264 6 and RFC 3261 13.3.1.3: an offer we
+			 * cannot parse or take */
 			step = NULL;
 			sc = 488;
 			err = 0;
 		}
+		sdp = body != NULL;
 		ctype = "application/sdp";
 	}
 	else if (step->body) {
@@ -250,6 +251,11 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	r.scode   = sc;
 	r.reason  = step ? step->reason : NULL;
 	r.hdrs    = step ? &step->hdrs : NULL;
+	if (why) {
+		warn.value = (char *)why;
+		list_append(&warnl, &warn.le, &warn);
+		r.hdrs = &warnl;
+	}
 	r.laddr   = &x->laddr;
 	r.totag   = totag;
 	r.ctype   = body ? ctype : NULL;
@@ -264,6 +270,10 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 
 	if (sc > 100 && sc < 200 && sc != 199)
 		x->live_tag = totag;
+
+	if (sdp && x->invite && !x->dlg)
+		media_start(xact_media(x), step->media, uas_tqs(x->uas),
+			    uas_evlog(x->uas), x->msg);
 
 	if (sc >= 200 && sc < 300 && step) {
 		if (x->invite)

@@ -1,0 +1,624 @@
+/**
+ * @file rtp.c  The RTP/RTCP stream of one call: echo, tone, file,
+ *              silence or none, DTMF received, statistics
+ *
+ * libre's rtp_sock sends and receives, and keeps RTCP (SR/RR, loss,
+ * jitter); SRTP sits under it as a UDP helper. Packets go out every
+ * ptime on sipstub's timer queues: an echo is queued on arrival and
+ * sent at the next tick, with sipstub's own SSRC, sequence numbers
+ * and timestamps, to where the RTP comes from (symmetric RTP). Nothing
+ * ticks while an echo has nothing to send.
+ *
+ * Copyright (C) 2026 The sipstub authors
+ */
+#include <string.h>
+#include <math.h>
+#include <sipstub.h>
+
+#define DEBUG_MODULE "rtp"
+#define DEBUG_LEVEL 5
+#include <re_dbg.h>
+
+
+enum {
+	ECHO_SLOTS = 8,         /* packets queued for the echo   */
+	SLOT_MAX = 1200,        /* bytes of payload per packet   */
+	DIGITS_MAX = 64,        /* DTMF digits kept for the media event */
+	TONE_AMP = 8000,
+	SRATE = 8000,
+	UDP_LAYER = 10,         /* SRTP helper: under the RTP layer */
+};
+
+struct slot {
+	uint16_t len;
+	uint8_t pt;
+	uint8_t data[SLOT_MAX];
+};
+
+struct ports {
+	uint16_t min, max;      /* even min, max >= min + 1 */
+	uint32_t next;          /* pair index tried next    */
+	bool set;
+};
+
+struct rtp {
+	struct rtp_sock *rs;
+	struct udp_helper *uh_rtp;
+	struct udp_helper *uh_rtcp;
+	struct srtpc *srtp;
+	struct rtp_peer peer;
+	const struct rtp_cfg *cfg;   /* the scenario's, outlives calls */
+	struct tqs *tqs;
+	struct tqent tick;
+	struct evlog *el;
+	struct telev *telev;
+	struct mbuf *txmb;
+	struct slot *slots;     /* echo queue, made at the first packet */
+	media_end_h *endh;
+	void *arg;
+	char *callid;
+	struct sa dst;
+	uint64_t rxp, rxb, txp, txb;
+	uint64_t last_tx;       /* jiffies */
+	uint32_t srtp_fail;
+	uint32_t ssrc;          /* the peer's */
+	uint32_t ts;
+	size_t pos;             /* samples played (tone, file) */
+	unsigned qh, qn;
+	char digits[DIGITS_MAX + 1];
+	unsigned ndigits;
+	bool started;
+	bool rtcp_on;
+	bool marker;
+	bool ended;
+};
+
+
+static struct ports ports = {10000, 59999, 0, false};
+
+
+static void rtp_destructor(void *arg);
+static void tick_handler(void *arg);
+
+
+/**
+ * Set the RTP port range (--rtp-ports MIN-MAX)
+ *
+ * @param spec "MIN-MAX", 1024..65535, at least one even/odd pair
+ *
+ * @return 0 if success, EINVAL if malformed
+ */
+int rtp_ports_set(const char *spec)
+{
+	struct pl a, b;
+	uint32_t min, max;
+
+	if (!spec || re_regex(spec, strlen(spec), "^[0-9]+-[0-9]+$", &a, &b))
+		return EINVAL;
+
+	min = pl_u32(&a);
+	max = pl_u32(&b);
+	min += min & 1;   /* RFC 3550 11: RTP on an even port */
+
+	if (a.l > 5 || b.l > 5 || min < 1024 || max > 65535 || max < min + 1)
+		return EINVAL;
+
+	ports.min  = (uint16_t)min;
+	ports.max  = (uint16_t)max;
+	ports.next = 0;
+	ports.set  = true;
+
+	return 0;
+}
+
+
+static bool is_rtcp(const struct mbuf *mb)
+{
+	uint8_t pt;
+
+	if (mbuf_get_left(mb) < 2)
+		return false;
+
+	/* RFC 5761 4: RTCP packet types 192-223 fold onto PT 64-95 */
+	pt = mbuf_buf(mb)[1] & 0x7f;
+
+	return pt >= 64 && pt <= 95;
+}
+
+
+static bool srtp_send_h(int *err, struct sa *dst, struct mbuf *mb,
+			void *arg)
+{
+	struct rtp *r = arg;
+	(void)dst;
+
+	if (!r->srtp)
+		return false;
+
+	*err = srtpc_protect(r->srtp, mb, is_rtcp(mb));
+
+	return *err != 0;
+}
+
+
+/* RFC 3711 3.3: a packet that fails authentication or replays is
+ * discarded; it is counted, never echoed */
+static bool srtp_recv_h(struct sa *src, struct mbuf *mb, void *arg)
+{
+	struct rtp *r = arg;
+	(void)src;
+
+	if (!r->srtp)
+		return false;
+
+	if (srtpc_unprotect(r->srtp, mb, is_rtcp(mb))) {
+		++r->srtp_fail;
+		return true;
+	}
+
+	return false;
+}
+
+
+static void digit_recv(struct rtp *r, struct mbuf *mb)
+{
+	uint32_t dur;
+	int event, digit;
+	bool end;
+
+	if (!r->telev && telev_alloc(&r->telev, TELEV_PTIME))
+		return;
+
+	/* RFC 4733 2.3: event, E/R/volume, duration in timestamp units */
+	if (mbuf_get_left(mb) < 4)
+		return;
+	dur = (uint32_t)mbuf_buf(mb)[2] << 8 | mbuf_buf(mb)[3];
+
+	if (telev_recv(r->telev, mb, &event, &end) || !end)
+		return;
+
+	digit = telev_code2digit(event);
+	if (digit < 0)
+		return;
+
+	if (r->ndigits < DIGITS_MAX)
+		r->digits[r->ndigits++] = (char)digit;
+
+	evlog_event(r->el, "dtmf", NULL, ",\"call_id\":\"%s\",\"digit\":"
+		    "\"%c\",\"duration\":%u", r->callid, digit,
+		    dur * 1000 / SRATE);
+}
+
+
+static bool sending(const struct rtp *r)
+{
+	return r->started && r->peer.send && r->peer.pt >= 0 &&
+		sa_isset(&r->dst, SA_ALL) && r->cfg->mode != RTP_NONE;
+}
+
+
+static void rtcp_begin(struct rtp *r)
+{
+	if (r->rtcp_on || r->cfg->mode == RTP_NONE)
+		return;
+
+	r->rtcp_on = true;
+	rtcp_enable_mux(r->rs, r->peer.mux);
+	rtcp_start(r->rs, "sipstub",
+		   r->peer.mux || !sa_isset(&r->peer.rtcp, SA_ALL) ?
+		   &r->dst : &r->peer.rtcp);
+}
+
+
+static void echo_queue(struct rtp *r, const struct rtp_header *hdr,
+		       struct mbuf *mb)
+{
+	size_t len = mbuf_get_left(mb);
+	struct slot *s;
+
+	if (len > SLOT_MAX)
+		return;
+
+	if (!r->slots) {
+		r->slots = mem_alloc(ECHO_SLOTS * sizeof(*r->slots), NULL);
+		if (!r->slots)
+			return;
+	}
+
+	/* full: the oldest goes */
+	if (r->qn == ECHO_SLOTS) {
+		r->qh = (r->qh + 1) % ECHO_SLOTS;
+		--r->qn;
+	}
+
+	s = &r->slots[(r->qh + r->qn) % ECHO_SLOTS];
+	s->len = (uint16_t)len;
+	s->pt  = hdr->pt;
+	memcpy(s->data, mbuf_buf(mb), len);
+	++r->qn;
+
+	if (!tq_isrunning(&r->tick)) {
+		/* a new talk spurt: the timestamp follows the clock */
+		r->ts += (uint32_t)(tmr_jiffies() - r->last_tx) * (SRATE /
+								    1000);
+		r->marker = true;
+		(void)tq_start(r->tqs, &r->tick, r->peer.ptime, tick_handler,
+			       r);
+	}
+}
+
+
+static void rtp_recv_handler(const struct sa *src, const struct rtp_header *hdr,
+		       struct mbuf *mb, void *arg)
+{
+	struct rtp *r = arg;
+
+	++r->rxp;
+	r->rxb += mbuf_get_left(mb);
+	r->ssrc = hdr->ssrc;
+
+	if (!r->started)
+		return;
+
+	/* symmetric RTP: answer where it comes from */
+	r->dst = *src;
+
+	if ((int)hdr->pt == r->peer.telev_pt) {
+		digit_recv(r, mb);
+		return;
+	}
+
+	if (!sending(r))
+		return;
+
+	rtcp_begin(r);
+
+	if (r->cfg->mode == RTP_ECHO)
+		echo_queue(r, hdr, mb);
+}
+
+
+static void rtcp_recv_handler(const struct sa *src, struct rtcp_msg *msg,
+			void *arg)
+{
+	(void)src;
+	(void)msg;
+	(void)arg;
+}
+
+
+static void payload_send(struct rtp *r, uint8_t pt, const uint8_t *p,
+			 size_t n)
+{
+	struct mbuf *mb = r->txmb;
+	int err;
+
+	mb->pos = RTP_HEADER_SIZE;
+	mb->end = RTP_HEADER_SIZE;
+	err = mbuf_write_mem(mb, p, n);
+	mb->pos = RTP_HEADER_SIZE;
+
+	if (!err)
+		err = rtp_send(r->rs, &r->dst, false, r->marker, pt, r->ts,
+			       mb);
+	if (err) {
+		DEBUG_NOTICE("send: %m\n", err);
+		return;
+	}
+
+	r->marker = false;
+	++r->txp;
+	r->txb += n;
+}
+
+
+static int16_t tone_sample(const struct rtp *r, size_t n)
+{
+	const struct rtp_cfg *c = r->cfg;
+	uint32_t ms = (uint32_t)(n / (SRATE / 1000));
+
+	if (c->off && ms % (c->on + c->off) >= c->on)
+		return 0;
+
+	return (int16_t)(TONE_AMP * sin(2 * M_PI * c->freq * (double)n /
+					SRATE));
+}
+
+
+/* One packet of generated audio; false at the end of a file */
+static bool audio_make(struct rtp *r, uint8_t *buf, size_t n)
+{
+	const struct rtp_cfg *c = r->cfg;
+	size_t i;
+
+	for (i = 0; i < n; ++i) {
+		int16_t s = 0;
+
+		if (c->mode == RTP_TONE) {
+			s = tone_sample(r, r->pos++);
+		}
+		else if (c->mode == RTP_FILE) {
+			if (r->pos >= c->pcmc && c->loop)
+				r->pos = 0;
+			if (r->pos < c->pcmc)
+				s = c->pcm[r->pos++];
+			else if (!i)
+				return false;
+		}
+
+		buf[i] = r->peer.pcma ? g711_alaw_enc(s) : g711_ulaw_enc(s);
+	}
+
+	return true;
+}
+
+
+static void file_end(struct rtp *r)
+{
+	r->ended = true;
+
+	if (r->cfg->hangup_end && r->endh)
+		r->endh(r->arg);
+}
+
+
+static void tick_handler(void *arg)
+{
+	struct rtp *r = arg;
+	const size_t n = r->peer.ptime * (SRATE / 1000);
+	uint8_t buf[SLOT_MAX];
+
+	if (!sending(r) || r->ended)
+		return;
+
+	if (r->cfg->mode == RTP_ECHO) {
+		struct slot *s;
+
+		if (!r->qn)
+			return;   /* idle until the next packet */
+
+		s = &r->slots[r->qh];
+		r->qh = (r->qh + 1) % ECHO_SLOTS;
+		--r->qn;
+		payload_send(r, s->pt, s->data, s->len);
+	}
+	else if (audio_make(r, buf, MIN(n, sizeof(buf)))) {
+		payload_send(r, (uint8_t)r->peer.pt, buf,
+			     MIN(n, sizeof(buf)));
+	}
+	else {
+		file_end(r);
+		return;
+	}
+
+	r->ts += (uint32_t)n;
+	r->last_tx = tmr_jiffies();
+	(void)tq_start(r->tqs, &r->tick, r->peer.ptime, tick_handler, r);
+}
+
+
+/* Generated audio ticks from the start; an echo from its first packet */
+static void schedule(struct rtp *r)
+{
+	if (!sending(r) || r->ended) {
+		tq_cancel(&r->tick);
+		r->qn = 0;
+		return;
+	}
+
+	rtcp_begin(r);
+
+	if (r->cfg->mode != RTP_ECHO && !tq_isrunning(&r->tick)) {
+		r->marker = true;
+		(void)tq_start(r->tqs, &r->tick, r->peer.ptime, tick_handler,
+			       r);
+	}
+}
+
+
+static int rtp_bind(struct rtp *r, const struct sa *laddr)
+{
+	const uint32_t pairs = (ports.max - ports.min + 1) / 2;
+	uint32_t i, tries = MIN(pairs, 32);
+	int err = EADDRINUSE;
+
+	/* ports in turn from a random start: calls end roughly in the
+	 * order they began, so the next pair is most likely free */
+	if (!ports.set) {
+		ports.next = rand_u32() % pairs;
+		ports.set = true;
+	}
+
+	for (i = 0; i < tries && err; ++i) {
+		uint16_t p = (uint16_t)(ports.min + 2 * (ports.next % pairs));
+
+		ports.next = (ports.next + 1) % pairs;
+		err = rtp_listen(&r->rs, IPPROTO_UDP, laddr, p, p + 1, true,
+				 rtp_recv_handler, rtcp_recv_handler, r);
+	}
+
+	return err;
+}
+
+
+/**
+ * Allocate the RTP and RTCP sockets of a call (an even/odd port pair
+ * of the --rtp-ports range)
+ *
+ * @param rp    RTP stream, set on success
+ * @param laddr Local IP address
+ *
+ * @return 0 if success, EADDRINUSE if the range has no free pair
+ */
+int rtp_call_alloc(struct rtp **rp, const struct sa *laddr)
+{
+	struct rtp *r;
+	int err;
+
+	if (!rp || !laddr)
+		return EINVAL;
+
+	r = mem_zalloc(sizeof(*r), rtp_destructor);
+	if (!r)
+		return ENOMEM;
+
+	r->peer.pt = -1;
+	r->peer.telev_pt = -1;
+
+	err = rtp_bind(r, laddr);
+	if (err)
+		mem_deref(r);
+	else
+		*rp = r;
+
+	return err;
+}
+
+
+uint16_t rtp_port(const struct rtp *r)
+{
+	return r ? sa_port(rtp_local(r->rs)) : 0;
+}
+
+
+static int helpers_add(struct rtp *r)
+{
+	int err;
+
+	if (r->uh_rtp)
+		return 0;
+
+	err = udp_register_helper(&r->uh_rtp, rtp_sock(r->rs), UDP_LAYER,
+				  srtp_send_h, srtp_recv_h, r);
+	if (!err)
+		err = udp_register_helper(&r->uh_rtcp, rtcp_sock(r->rs),
+					  UDP_LAYER, srtp_send_h,
+					  srtp_recv_h, r);
+
+	return err;
+}
+
+
+/**
+ * Follow the SDP: remote address, codec, ptime, direction, SRTP keys
+ *
+ * @param r    RTP stream
+ * @param peer What the offer/answer says
+ * @param srtp SRTP context (referenced), NULL for plain RTP
+ */
+void rtp_update(struct rtp *r, const struct rtp_peer *peer,
+		struct srtpc *srtp)
+{
+	if (!r || !peer)
+		return;
+
+	if (!sa_cmp(&r->peer.addr, &peer->addr, SA_ALL))
+		r->dst = peer->addr;
+
+	r->peer = *peer;
+	if (!r->peer.ptime)
+		r->peer.ptime = 20;
+
+	if (srtp != r->srtp) {
+		mem_deref(r->srtp);
+		r->srtp = mem_ref(srtp);
+		if (srtp && helpers_add(r))
+			DEBUG_WARNING("SRTP helper: out of memory\n");
+	}
+
+	schedule(r);
+}
+
+
+/**
+ * Start the stream at the 183 or 2xx that carries the SDP
+ *
+ * @param r      RTP stream
+ * @param cfg    What to play (kept: the scenario outlives calls)
+ * @param tqs    Timer queues for the pacing
+ * @param el     Event log (dtmf, media events)
+ * @param callid The call's Call-ID
+ */
+void rtp_start(struct rtp *r, const struct rtp_cfg *cfg, struct tqs *tqs,
+	       struct evlog *el, const struct pl *callid)
+{
+	if (!r || !cfg || !tqs)
+		return;
+
+	if (!r->started) {
+		r->txmb = mbuf_alloc(RTP_HEADER_SIZE + SLOT_MAX);
+		if (!r->txmb || pl_strdup(&r->callid, callid))
+			return;
+		r->tqs = tqs;
+		r->el  = el;
+		r->ts  = rand_u32();
+		r->last_tx = tmr_jiffies();
+		r->started = true;
+	}
+
+	if (cfg != r->cfg) {
+		r->cfg = cfg;
+		r->pos = 0;
+		r->ended = false;
+		tq_cancel(&r->tick);
+	}
+
+	schedule(r);
+}
+
+
+void rtp_set_endh(struct rtp *r, media_end_h *endh, void *arg)
+{
+	if (!r)
+		return;
+
+	r->endh = endh;
+	r->arg  = arg;
+}
+
+
+static void stats_log(struct rtp *r)
+{
+	struct rtcp_stats st;
+	int lost = 0;
+	uint32_t jit = 0;
+
+	memset(&st, 0, sizeof(st));
+	if (r->rxp && !rtcp_stats(r->rs, r->ssrc, &st)) {
+		lost = st.rx.lost;
+		jit  = st.rx.jit;
+	}
+
+	r->digits[r->ndigits] = '\0';
+
+	evlog_event(r->el, "media", NULL, ",\"call_id\":\"%s\","
+		    "\"mode\":\"%s\",\"srtp\":%s,"
+		    "\"packets_in\":%llu,\"bytes_in\":%llu,"
+		    "\"packets_out\":%llu,\"bytes_out\":%llu,"
+		    "\"lost\":%d,\"jitter_ms\":%u.%03u,\"srtp_failures\":%u,"
+		    "\"dtmf\":\"%s\"", r->callid,
+		    (const char *[]){"echo", "tone", "file", "silence",
+				     "none"}[r->cfg->mode],
+		    r->srtp ? "true" : "false",
+		    r->rxp, r->rxb, r->txp, r->txb, lost, jit / 1000,
+		    jit % 1000, r->srtp_fail, r->digits);
+}
+
+
+static void rtp_destructor(void *arg)
+{
+	struct rtp *r = arg;
+
+	if (r->started)
+		stats_log(r);
+
+	tq_cancel(&r->tick);
+	mem_deref(r->uh_rtp);
+	mem_deref(r->uh_rtcp);
+	mem_deref(r->rs);
+	mem_deref(r->srtp);
+	mem_deref(r->telev);
+	mem_deref(r->txmb);
+	mem_deref(r->slots);
+	mem_deref(r->callid);
+}
