@@ -93,7 +93,8 @@ int rtp_ports_set(const char *spec)
 	struct pl a, b;
 	uint32_t min, max;
 
-	if (!spec || re_regex(spec, strlen(spec), "^[0-9]+-[0-9]+$", &a, &b))
+	if (!spec || re_regex(spec, strlen(spec), "[0-9]+-[0-9]+", &a, &b) ||
+	    a.p != spec || b.p + b.l != spec + strlen(spec))
 		return EINVAL;
 
 	min = pl_u32(&a);
