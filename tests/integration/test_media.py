@@ -394,6 +394,61 @@ class PortRange(MediaCase):
         self.assertEqual(set(ports), {self.base, self.base + 2}, ports)
 
 
+class ShippedEcho(MediaCase):
+    scenario = os.path.join(SCENARIOS, "echo.yaml")
+
+    def test_echo_and_sdes(self):
+        lp = rtp_port_pair()
+        c, r = self.call(offer(lp), user="anyone")
+        self.assertEqual(probe(lp, m_line(body(r))[0],
+                               count=20)["recv_match"], 20)
+        c.bye()
+        suite = "AEAD_AES_256_GCM"
+        key = test_key(suite, 5)
+        c, r = self.call(offer(lp, proto="RTP/SAVP",
+                               cryptos=[(1, suite, key)]), user="anyone")
+        res = probe(lp, m_line(body(r))[0], count=20, suite=suite,
+                    tx_key=key, rx_key=crypto(body(r))[0][2])
+        self.assertEqual(res["recv_match"], 20, res)
+        c.bye()
+
+
+class ShippedAnnouncement(MediaCase):
+    scenario = os.path.join(SCENARIOS, "announcement.yaml")
+
+    def test_ringback_then_file_then_bye(self):
+        from harness import recv_until
+        lp = rtp_port_pair()
+        c, r = self.call(offer(lp), code=183)
+        port = m_line(body(r))[0]
+        res = probe(lp, port, silent=True, linger=800)
+        self.assertGreater(res["recv"], 10, "ring-back tone: %s" % res)
+        self.assertGreater(res["energy_rx"], 0)
+        _, ok = recv_until(c.c, lambda m: status(m) == 200, 10)
+        self.assertIsNotNone(ok)
+        c.ack(ok)
+        res = probe(lp, port, silent=True, linger=1500)
+        # the file once: 18 packets at most (a few may go before the
+        # probe listens)
+        self.assertGreater(res["recv"], 5, res)
+        self.assertLessEqual(res["recv"], 18, res)
+        _, bye = recv_until(c.c, lambda m: m.startswith("BYE "), 5)
+        self.assertIsNotNone(bye, "BYE at the end of the announcement")
+
+
+class ShippedRtpTimeout(MediaCase):
+    scenario = os.path.join(SCENARIOS, "rtp-timeout.yaml")
+
+    def test_no_rtp_no_rtcp(self):
+        lp = rtp_port_pair()
+        c, r = self.call(offer(lp))
+        res = probe(lp, m_line(body(r))[0], count=10, linger=1500)
+        self.assertEqual((res["recv"], res["rtcp"]), (0, 0), res)
+        c.bye()
+        self.assertEqual(media_events(self.stub, c.callid)[0]["mode"],
+                         "none")
+
+
 class BadRtpPorts(unittest.TestCase):
 
     def test_bad_range_exit_2(self):

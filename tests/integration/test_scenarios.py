@@ -23,6 +23,9 @@ SHIPPED = {
     "auth-401.yaml", "busy.yaml", "dial-a-code.yaml", "early-media.yaml",
     "every-code-sweep.yaml", "forking-199.yaml", "no-answer.yaml",
     "redirect.yaml", "retry-503.yaml", "timeout.yaml",
+    # media: tested in test_media.py
+    "echo.yaml", "srtp-required.yaml", "announcement.yaml",
+    "rtp-timeout.yaml",
 }
 
 SDP = ("v=0\r\n"
