@@ -74,15 +74,21 @@ static uint16_t step_code(const struct xact *x, const struct step *step)
 
 
 /* The media this request's SDP belongs to */
-static struct media *xact_media(struct xact *x)
+static int xact_media(struct xact *x, struct media **mp)
 {
-	if (dialog_media(x->dlg))
-		return dialog_media(x->dlg);
+	int err = 0;
+
+	if (dialog_media(x->dlg)) {
+		*mp = dialog_media(x->dlg);
+		return 0;
+	}
 
 	if (!x->media)
-		(void)media_alloc(&x->media, &x->laddr);
+		err = media_alloc(&x->media, &x->laddr);
 
-	return x->media;
+	*mp = x->media;
+
+	return err;
 }
 
 
@@ -99,9 +105,9 @@ static int sdp_make(struct xact *x, const struct step *step,
 		return 0;
 	}
 
-	m = xact_media(x);
-	if (!m)
-		return ENOMEM;
+	err = xact_media(x, &m);
+	if (err)
+		return err;
 
 	/* sdp_decode() consumes the body; keep it for the event log */
 	pos = x->msg->mb->pos;
@@ -272,7 +278,7 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 		x->live_tag = totag;
 
 	if (sdp && x->invite && !x->dlg)
-		media_start(xact_media(x), step->media, uas_tqs(x->uas),
+		media_start(x->media, step->media, uas_tqs(x->uas),
 			    uas_evlog(x->uas), x->msg);
 
 	if (sc >= 200 && sc < 300 && step) {
@@ -314,7 +320,7 @@ static bool skip_199(struct xact *x, uint16_t sc)
 static void fail(struct xact *x, int err)
 {
 	const bool overload = err == EMFILE || err == ENFILE ||
-		err == ENOMEM || err == ENOBUFS;
+		err == ENOMEM || err == ENOBUFS || err == EADDRINUSE;
 	struct reply r;
 
 	memset(&r, 0, sizeof(r));
@@ -325,8 +331,8 @@ static void fail(struct xact *x, int err)
 
 	if (overload) {
 		evlog_event(uas_evlog(x->uas), "overload", x->msg,
-			    ",\"limit\":\"%s\"", err == ENOMEM ?
-			    "memory" : "descriptors");
+			    ",\"limit\":\"%s\"", err == ENOMEM ? "memory" :
+			    err == EADDRINUSE ? "rtp-ports" : "descriptors");
 	}
 
 	err = reply_send(&x->st, uas_stranss(x->uas), &r, NULL);

@@ -393,6 +393,18 @@ class PortRange(MediaCase):
             media_events(self.stub, c.callid)
         self.assertEqual(set(ports), {self.base, self.base + 2}, ports)
 
+    def test_range_exhausted_503(self):
+        held = [self.call(offer(rtp_port_pair()))[0] for _ in range(2)]
+        c = Call(self.stub)
+        self.calls.append(c)
+        r = c.invite(offer(rtp_port_pair()), 503)
+        self.assertEqual(status(r), 503, r)
+        self.assertTrue(header(r, "Retry-After"), r)
+        self.stub.wait_event(lambda e: e.get("event") == "overload" and
+                             e.get("limit") == "rtp-ports")
+        for h in held:
+            h.bye()
+
 
 class ShippedEcho(MediaCase):
     scenario = os.path.join(SCENARIOS, "echo.yaml")
