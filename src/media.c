@@ -27,6 +27,7 @@ struct media {
 	char *suite;        /* SDES suite in use */
 	char *lkey;         /* our key, base64   */
 	char *rkey;         /* the peer's        */
+	bool protos;        /* SAVP and AVPF allowed */
 };
 
 /* What a crypto line offers (RFC 4568 9.1) */
@@ -83,12 +84,6 @@ int media_alloc(struct media **mp, const struct sa *laddr)
 
 	err = sdp_media_add(&m->sm, m->sdp, "audio", rtp_port(m->rtp),
 			    "RTP/AVP");
-	if (err)
-		goto out;
-
-	/* RFC 3264 6: the answer takes the offer's profile */
-	err = sdp_media_set_alt_protos(m->sm, 4, "RTP/AVP", "RTP/AVPF",
-				       "RTP/SAVP", "RTP/SAVPF");
 	if (err)
 		goto out;
 
@@ -357,13 +352,37 @@ static int offer_take(struct media *m, const struct crypto *c)
 	else
 		sdp_media_del_lattr(m->sm, "rtcp-mux");
 
-	err |= sdp_media_set_lattr(m->sm, true, "ptime", "%u", peer.ptime);
+	/* RFC 4566 6: ptime is a hint; the offer's is kept */
+	if (sdp_media_session_rattr(m->sm, m->sdp, "ptime"))
+		err |= sdp_media_set_lattr(m->sm, true, "ptime", "%u",
+					   peer.ptime);
+	else
+		sdp_media_del_lattr(m->sm, "ptime");
 	if (err)
 		return err;
 
 	rtp_update(m->rtp, &peer, m->srtp);
 
 	return 0;
+}
+
+
+/* RFC 3264 6: the answer takes the offer's profile. The other profiles
+ * are set up only for an offer that names one: a plain RTP/AVP call
+ * does without. */
+static int protos_allow(struct media *m, const struct mbuf *offer)
+{
+	const void *p = mbuf_buf(offer);
+	const size_t n = mbuf_get_left(offer);
+
+	if (m->protos || (!memmem(p, n, "RTP/SAVP", 8) &&
+			  !memmem(p, n, "RTP/AVPF", 8)))
+		return 0;
+
+	m->protos = true;
+
+	return sdp_media_set_alt_protos(m->sm, 4, "RTP/AVP", "RTP/AVPF",
+					"RTP/SAVP", "RTP/SAVPF");
 }
 
 
@@ -387,6 +406,10 @@ int media_answer(struct media *m, struct mbuf *offer, enum srtp_use use,
 
 	if (!m || !offer || !mbp || !whyp)
 		return EINVAL;
+
+	err = protos_allow(m, offer);
+	if (err)
+		return err;
 
 	err = sdp_decode_tolerant(m->sdp, offer, true);
 	if (err)

@@ -2,8 +2,12 @@
  * @file rtp.c  The RTP/RTCP stream of one call: echo, tone, file,
  *              silence or none, DTMF received, statistics
  *
- * libre's rtp_sock sends and receives, and keeps RTCP (SR/RR, loss,
- * jitter); SRTP sits under it as a UDP helper. Packets go out every
+ * Until its first packet a call holds only its RTP port, one socket:
+ * a held call without media costs what it did before RTP was sent.
+ * At the first packet (or the first packet to send) the port is bound
+ * again as libre's rtp_sock with the RTCP port next to it, which sends
+ * and receives and keeps RTCP (SR/RR, loss, jitter); SRTP sits under it
+ * as a UDP helper. Packets go out every
  * ptime on sipstub's timer queues: an echo is queued on arrival and
  * sent at the next tick, with sipstub's own SSRC, sequence numbers
  * and timestamps, to where the RTP comes from (symmetric RTP). Nothing
@@ -42,7 +46,9 @@ struct ports {
 };
 
 struct rtp {
-	struct rtp_sock *rs;
+	struct udp_sock *us;    /* the RTP port until the first packet */
+	struct rtp_sock *rs;    /* from then on, with RTCP             */
+	struct sa laddr;
 	struct udp_helper *uh_rtp;
 	struct udp_helper *uh_rtcp;
 	struct srtpc *srtp;
@@ -65,7 +71,7 @@ struct rtp {
 	uint32_t ts;
 	size_t pos;             /* samples played (tone, file) */
 	unsigned qh, qn;
-	char digits[DIGITS_MAX + 1];
+	char *digits;           /* made at the first digit */
 	unsigned ndigits;
 	bool started;
 	bool rtcp_on;
@@ -79,6 +85,8 @@ static struct ports ports = {10000, 59999, 0, false};
 
 static void rtp_destructor(void *arg);
 static void tick_handler(void *arg);
+static void plain_recv(const struct sa *src, struct mbuf *mb, void *arg);
+static int helpers_add(struct rtp *r);
 
 
 /**
@@ -182,7 +190,9 @@ static void digit_recv(struct rtp *r, struct mbuf *mb)
 	if (digit < 0)
 		return;
 
-	if (r->ndigits < DIGITS_MAX)
+	if (!r->digits)
+		r->digits = mem_zalloc(DIGITS_MAX + 1, NULL);
+	if (r->digits && r->ndigits < DIGITS_MAX)
 		r->digits[r->ndigits++] = (char)digit;
 
 	evlog_event(r->el, "dtmf", NULL, ",\"call_id\":\"%s\",\"digit\":"
@@ -288,12 +298,72 @@ static void rtcp_recv_handler(const struct sa *src, struct rtcp_msg *msg,
 }
 
 
+/* The port again, as libre's rtp_sock with RTCP on the next port (RFC
+ * 3550 11); the odd ports of the range are no call's RTP port */
+static int live(struct rtp *r)
+{
+	const uint16_t p = sa_port(&r->laddr);
+	int err;
+
+	if (r->rs)
+		return 0;
+
+	r->us = mem_deref(r->us);
+
+	err = rtp_listen(&r->rs, IPPROTO_UDP, &r->laddr, p, p + 1, true,
+			 rtp_recv_handler, rtcp_recv_handler, r);
+	if (err) {
+		DEBUG_WARNING("RTP/RTCP on %J: %m\n", &r->laddr, err);
+		(void)udp_listen(&r->us, &r->laddr, plain_recv, r);
+		r->ended = true;   /* no sending without the socket */
+		return err;
+	}
+
+	if (r->srtp)
+		err = helpers_add(r);
+
+	return err;
+}
+
+
+/* The first packet: the port goes live, and the packet takes the way
+ * the next ones will */
+static void plain_recv(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	struct rtp *r = arg;
+	struct rtp_header hdr;
+	struct sa from = *src;
+
+	if (!r->started || live(r)) {
+		++r->rxp;
+		r->rxb += mbuf_get_left(mb);
+		return;
+	}
+
+	if (r->srtp && srtp_recv_h(&from, mb, r))
+		return;
+
+	if (is_rtcp(mb) || rtp_hdr_decode(&hdr, mb))
+		return;
+
+	rtp_recv_handler(&from, &hdr, mb, r);
+}
+
+
 static void payload_send(struct rtp *r, uint8_t pt, const uint8_t *p,
 			 size_t n)
 {
-	struct mbuf *mb = r->txmb;
+	struct mbuf *mb;
 	int err;
 
+	/* made at the first packet: a held call without RTP has none */
+	if (!r->txmb) {
+		r->txmb = mbuf_alloc(RTP_HEADER_SIZE + SLOT_MAX);
+		if (!r->txmb)
+			return;
+	}
+
+	mb = r->txmb;
 	mb->pos = RTP_HEADER_SIZE;
 	mb->end = RTP_HEADER_SIZE;
 	err = mbuf_write_mem(mb, p, n);
@@ -407,9 +477,13 @@ static void schedule(struct rtp *r)
 		return;
 	}
 
+	/* an echo goes live at its first packet */
+	if (r->cfg->mode == RTP_ECHO || live(r))
+		return;
+
 	rtcp_begin(r);
 
-	if (r->cfg->mode != RTP_ECHO && !tq_isrunning(&r->tick)) {
+	if (!tq_isrunning(&r->tick)) {
 		r->marker = true;
 		(void)tq_start(r->tqs, &r->tick, r->peer.ptime, tick_handler,
 			       r);
@@ -434,8 +508,9 @@ static int rtp_bind(struct rtp *r, const struct sa *laddr)
 		uint16_t p = (uint16_t)(ports.min + 2 * (ports.next % pairs));
 
 		ports.next = (ports.next + 1) % pairs;
-		err = rtp_listen(&r->rs, IPPROTO_UDP, laddr, p, p + 1, true,
-				 rtp_recv_handler, rtcp_recv_handler, r);
+		r->laddr = *laddr;
+		sa_set_port(&r->laddr, p);
+		err = udp_listen(&r->us, &r->laddr, plain_recv, r);
 	}
 
 	return err;
@@ -478,7 +553,7 @@ int rtp_call_alloc(struct rtp **rp, const struct sa *laddr)
 
 uint16_t rtp_port(const struct rtp *r)
 {
-	return r ? sa_port(rtp_local(r->rs)) : 0;
+	return r ? sa_port(&r->laddr) : 0;
 }
 
 
@@ -486,7 +561,7 @@ static int helpers_add(struct rtp *r)
 {
 	int err;
 
-	if (r->uh_rtp)
+	if (r->uh_rtp || !r->rs)
 		return 0;
 
 	err = udp_register_helper(&r->uh_rtp, rtp_sock(r->rs), UDP_LAYER,
@@ -547,8 +622,7 @@ void rtp_start(struct rtp *r, const struct rtp_cfg *cfg, struct tqs *tqs,
 		return;
 
 	if (!r->started) {
-		r->txmb = mbuf_alloc(RTP_HEADER_SIZE + SLOT_MAX);
-		if (!r->txmb || pl_strdup(&r->callid, callid))
+		if (pl_strdup(&r->callid, callid))
 			return;
 		r->tqs = tqs;
 		r->el  = el;
@@ -585,12 +659,10 @@ static void stats_log(struct rtp *r)
 	uint32_t jit = 0;
 
 	memset(&st, 0, sizeof(st));
-	if (r->rxp && !rtcp_stats(r->rs, r->ssrc, &st)) {
+	if (r->rs && r->rxp && !rtcp_stats(r->rs, r->ssrc, &st)) {
 		lost = st.rx.lost;
 		jit  = st.rx.jit;
 	}
-
-	r->digits[r->ndigits] = '\0';
 
 	evlog_event(r->el, "media", NULL, ",\"call_id\":\"%s\","
 		    "\"mode\":\"%s\",\"srtp\":%s,"
@@ -602,7 +674,7 @@ static void stats_log(struct rtp *r)
 				     "none"}[r->cfg->mode],
 		    r->srtp ? "true" : "false",
 		    r->rxp, r->rxb, r->txp, r->txb, lost, jit / 1000,
-		    jit % 1000, r->srtp_fail, r->digits);
+		    jit % 1000, r->srtp_fail, r->digits ? r->digits : "");
 }
 
 
@@ -617,9 +689,11 @@ static void rtp_destructor(void *arg)
 	mem_deref(r->uh_rtp);
 	mem_deref(r->uh_rtcp);
 	mem_deref(r->rs);
+	mem_deref(r->us);
 	mem_deref(r->srtp);
 	mem_deref(r->telev);
 	mem_deref(r->txmb);
 	mem_deref(r->slots);
+	mem_deref(r->digits);
 	mem_deref(r->callid);
 }
