@@ -259,8 +259,9 @@ static void echo_queue(struct rtp *r, const struct rtp_header *hdr,
 }
 
 
-static void rtp_recv_handler(const struct sa *src, const struct rtp_header *hdr,
-		       struct mbuf *mb, void *arg)
+static void rtp_recv_handler(const struct sa *src,
+			     const struct rtp_header *hdr, struct mbuf *mb,
+			     void *arg)
 {
 	struct rtp *r = arg;
 

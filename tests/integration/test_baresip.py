@@ -149,7 +149,7 @@ class SoftphoneMedia(SipstubTestCase):
         with open(os.path.join(self.dir, "accounts"), "w") as f:
             f.write("<sip:tester@127.0.0.1>;regint=0%s\n" % params)
         p = subprocess.run(
-            [BARESIP, "-f", self.dir, "-t", "5", "-e",
+            [BARESIP, "-f", self.dir, "-t", "6", "-e",
              "/dial sip:alice@%s" % self.stub.addr],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, timeout=40)
@@ -163,9 +163,10 @@ class SoftphoneMedia(SipstubTestCase):
         self.assertEqual((len(dec), len(enc)), (1, 1), files)
         n_in, rms_in = loud(os.path.join(dump, enc[0]))
         n_out, rms_out = loud(os.path.join(dump, dec[0]))
-        # what came back is the tone sent: same level, most of it
-        self.assertGreater(n_out, 8000, "at least 1 s of echo")
-        self.assertGreater(n_out, n_in // 2, (n_in, n_out))
+        # what came back is the tone sent, at the same level (a slow
+        # sipstub, e.g. under valgrind, echoes less of the call)
+        self.assertGreater(n_out, 4000, "at least 0.5 s of echo")
+        self.assertGreater(n_out, n_in // 4, (n_in, n_out))
         self.assertAlmostEqual(rms_out / rms_in, 1.0, delta=0.1)
         self.assertGreater(ev["packets_out"], 50, ev)
         return out, ev

@@ -322,7 +322,8 @@ static void run(struct probe *p)
 		/* RFC 4733 2.5.1: updates, then three end packets */
 		for (j = 0; j < 6 && code >= 0; ++j) {
 			const bool end = j >= 3;
-			const uint16_t dur = end ? 800 : (uint16_t)(160 * (j + 1));
+			const uint16_t dur = end ? 800 :
+				(uint16_t)(160 * (j + 1));
 			int hl = hdr(b, 101, j == 0, seq++, ts);
 
 			b[hl] = (uint8_t)code;
