@@ -197,8 +197,9 @@ class Srtp(MediaCase):
         self.assertEqual(crypto(body(r))[0][2], skey)
         self.assertEqual(probe(lp, port, count=10, **kw)["recv"], 0)
         c.reinvite(offer(lp, proto="RTP/SAVP", cryptos=[(2, suite, key)]))
-        # the replay window of the first probe run goes on: new seqs
-        res = probe(lp, port, count=10, **kw)
+        # new sequence numbers: the first run's are replays now
+        res = probe(lp, port, count=10, seq=2000, **kw)
+        self.assertEqual(res["recv_match"], 10, res)
         self.assertEqual(res["recv_fail"], 0, res)
         c.bye()
 
@@ -459,6 +460,37 @@ class ShippedRtpTimeout(MediaCase):
         c.bye()
         self.assertEqual(media_events(self.stub, c.callid)[0]["mode"],
                          "none")
+
+
+class SippOverTcp(MediaCase):
+    """A real client over TCP: SIPp (-t t1) plays 100 PCMU packets with
+    rtp_stream after the ACK; all are echoed."""
+
+    def test_sipp_rtp_stream_echoed(self):
+        import shutil
+        from harness import run_sipp
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               "../../bench/sipp/uac_echo.xml")) as f:
+            xml = f.read()
+        work = tempfile.mkdtemp(prefix="sipp-echo-")
+        self.addCleanup(shutil.rmtree, work, True)
+        raw = os.path.join(work, "pcmu.raw")
+        with open(raw, "wb") as f:
+            f.write(bytes(0xff if (i // 40) % 2 else 0x80 + (i % 7)
+                          for i in range(16000)))
+        xml = xml.replace('rtp_stream="pcmu.raw,', 'rtp_stream="%s,' % raw)
+        path = os.path.join(work, "uac_echo.xml")
+        with open(path, "w") as f:
+            f.write(xml)
+        code, out = run_sipp(path, self.stub.addr, transport="t1",
+                             service="200", timeout=30,
+                             extra=("-mp", str(rtp_port_pair())))
+        self.assertEqual(code, 0, out)
+        ev = self.stub.wait_event(lambda e: e.get("event") == "media")
+        self.assertEqual((ev["packets_in"], ev["bytes_in"]), (100, 16000))
+        self.assertEqual((ev["packets_out"], ev["bytes_out"]), (100, 16000))
+        invite = self.stub.sip(dir="in", method="INVITE")[0]
+        self.assertEqual(invite["transport"], "TCP")
 
 
 class BadRtpPorts(unittest.TestCase):

@@ -6,7 +6,7 @@
  *   rtpprobe --local PORT --remote IP:PORT [--count N] [--ptime MS]
  *            [--pt PT] [--suite NAME --tx-key B64 --rx-key B64]
  *            [--forge N] [--replay N] [--dtmf DIGITS] [--linger MS]
- *            [--silent]
+ *            [--silent] [--seq N]
  *
  * --forge N spoils the tag of every Nth packet (sipstub must drop it);
  * --replay N sends the first N packets again at the end (replays);
@@ -35,7 +35,7 @@ struct probe {
 	struct sockaddr_in remote;
 	srtp_t tx_ctx, rx_ctx;
 	bool srtp;
-	int count, ptime, pt, forge, replay, linger;
+	int count, ptime, pt, forge, replay, linger, seq;
 	bool silent;
 	const char *dtmf;
 	uint8_t (*sent)[160];    /* payloads sent, to match echoes */
@@ -293,7 +293,7 @@ static int digit_code(char c)
 static void run(struct probe *p)
 {
 	uint8_t b[MAXPKT];
-	uint16_t seq = 1000;
+	uint16_t seq = (uint16_t)p->seq;
 	uint32_t ts = 5000;
 	int i, j;
 
@@ -396,7 +396,8 @@ int main(int argc, char *argv[])
 		{"tx-key", 1, NULL, 't'}, {"rx-key", 1, NULL, 'k'},
 		{"forge", 1, NULL, 'f'}, {"replay", 1, NULL, 'R'},
 		{"dtmf", 1, NULL, 'd'}, {"linger", 1, NULL, 'L'},
-		{"silent", 0, NULL, 'S'}, {NULL, 0, NULL, 0}
+		{"silent", 0, NULL, 'S'}, {"seq", 1, NULL, 'q'},
+		{NULL, 0, NULL, 0}
 	};
 	static struct probe p;
 	const char *suite = NULL, *txk = NULL, *rxk = NULL;
@@ -407,6 +408,7 @@ int main(int argc, char *argv[])
 	p.ptime = 20;
 	p.linger = 500;
 	p.seq_ok = true;
+	p.seq = 1000;
 	p.last_seq = -1;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -427,6 +429,7 @@ int main(int argc, char *argv[])
 		case 'd': p.dtmf = optarg; break;
 		case 'L': p.linger = atoi(optarg); break;
 		case 'S': p.silent = true; break;
+		case 'q': p.seq = atoi(optarg); break;
 		default: return 2;
 		}
 	}
