@@ -2,16 +2,15 @@
  * @file rtp.c  The RTP/RTCP stream of one call: echo, tone, file,
  *              silence or none, DTMF received, statistics
  *
- * Until its first packet a call holds only its RTP port, one socket:
- * a held call without media costs what it did before RTP was sent.
- * At the first packet (or the first packet to send) the port is bound
- * again as libre's rtp_sock with the RTCP port next to it, which sends
- * and receives and keeps RTCP (SR/RR, loss, jitter); SRTP sits under it
- * as a UDP helper. Packets go out every
- * ptime on sipstub's timer queues: an echo is queued on arrival and
- * sent at the next tick, with sipstub's own SSRC, sequence numbers
- * and timestamps, to where the RTP comes from (symmetric RTP). Nothing
- * ticks while an echo has nothing to send.
+ * Until its first packet a call holds only its RTP port, one socket: a
+ * held call without media costs what it did before RTP was sent. At the
+ * first packet (or the first packet to send) the port is bound again as
+ * libre's rtp_sock with the RTCP port next to it, which sends, receives
+ * and keeps RTCP (SR/RR, loss, jitter); SRTP sits under it as a UDP
+ * helper. Packets go out every ptime on sipstub's timer queues: an echo
+ * is queued on arrival and sent at the next tick, with sipstub's own
+ * SSRC, sequence numbers and timestamps, to where the RTP comes from
+ * (symmetric RTP). Nothing ticks while an echo has nothing to send.
  *
  * Copyright (C) 2026 The sipstub authors
  */
@@ -80,6 +79,7 @@ struct rtp {
 };
 
 
+/* --rtp-ports: a process-wide setting, like the port turn it keeps */
 static struct ports ports = {10000, 59999, 0, false};
 
 
@@ -290,8 +290,9 @@ static void rtp_recv_handler(const struct sa *src,
 }
 
 
+/* libre keeps the statistics of the reports it receives */
 static void rtcp_recv_handler(const struct sa *src, struct rtcp_msg *msg,
-			void *arg)
+			      void *arg)
 {
 	(void)src;
 	(void)msg;

@@ -228,6 +228,21 @@ class NotAcceptable(MediaCase):
                              cryptos=[(1, "F8_128_HMAC_SHA1_80", "QUJD")]),
                        "306 ")
 
+    def test_bad_key_and_malformed_crypto(self):
+        # a key of the wrong size: 488 (RFC 3264 6: the offer is not
+        # acceptable); lines with an MKI or no key are skipped
+        suite = "AES_CM_128_HMAC_SHA1_80"
+        c = Call(self.stub)
+        self.calls.append(c)
+        r = c.invite(offer(rtp_port_pair(), proto="RTP/SAVP",
+                           cryptos=[(1, suite, "QUJDRA==")]), 488)
+        self.assertEqual(status(r), 488, r)
+        self.check_488(offer(rtp_port_pair(), proto="RTP/SAVP",
+                             extra=["a=crypto:1 %s inline:%s|2^20|1:4" %
+                                    (suite, test_key(suite)),
+                                    "a=crypto:2 %s" % suite,
+                                    "a=crypto:x"]), "306 ")
+
     def test_srtp_required_dial_a_code(self):
         self.check_488(offer(rtp_port_pair()), '399 sipstub "SRTP required"',
                        user="srtp")
