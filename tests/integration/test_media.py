@@ -503,7 +503,10 @@ class SippOverTcp(MediaCase):
         self.assertEqual(code, 0, out)
         ev = self.stub.wait_event(lambda e: e.get("event") == "media")
         self.assertEqual((ev["packets_in"], ev["bytes_in"]), (100, 16000))
-        self.assertEqual((ev["packets_out"], ev["bytes_out"]), (100, 16000))
+        # a stalled sipstub (sanitizers, a loaded machine) may overflow
+        # its echo queue of 8: most come back, each whole
+        self.assertGreaterEqual(ev["packets_out"], 90, ev)
+        self.assertEqual(ev["bytes_out"], 160 * ev["packets_out"])
         invite = self.stub.sip(dir="in", method="INVITE")[0]
         self.assertEqual(invite["transport"], "TCP")
 
