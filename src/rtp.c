@@ -44,25 +44,16 @@ struct ports {
 	bool set;
 };
 
-struct rtp {
-	struct udp_sock *us;    /* the RTP port until the first packet */
-	struct rtp_sock *rs;    /* from then on, with RTCP             */
-	struct sa laddr;
+/* What a call has once its media flows (see live()) */
+struct live {
+	struct rtp_sock *rs;    /* the RTP port, with RTCP next to it */
 	struct udp_helper *uh_rtp;
 	struct udp_helper *uh_rtcp;
-	struct srtpc *srtp;
-	struct rtp_peer peer;
-	const struct rtp_cfg *cfg;   /* the scenario's, outlives calls */
-	struct tqs *tqs;
 	struct tqent tick;
-	struct evlog *el;
 	struct telev *telev;
 	struct mbuf *txmb;
 	struct slot *slots;     /* echo queue, made at the first packet */
-	media_end_h *endh;
-	void *arg;
-	char *callid;
-	struct sa dst;
+	char *digits;           /* made at the first digit */
 	uint64_t rxp, rxb, txp, txb;
 	uint64_t last_tx;       /* jiffies */
 	uint32_t srtp_fail;
@@ -70,17 +61,46 @@ struct rtp {
 	uint32_t ts;
 	size_t pos;             /* samples played (tone, file) */
 	unsigned qh, qn;
-	char *digits;           /* made at the first digit */
 	unsigned ndigits;
-	bool started;
 	bool rtcp_on;
 	bool marker;
+};
+
+struct rtp {
+	struct udp_sock *us;    /* the RTP port until the media flows */
+	struct live *lv;        /* from then on */
+	struct sa laddr;
+	struct sa dst;
+	struct srtpc *srtp;
+	struct rtp_peer peer;
+	const struct rtp_cfg *cfg;   /* the scenario's, outlives calls */
+	struct tqs *tqs;
+	struct evlog *el;
+	media_end_h *endh;
+	void *arg;
+	char *callid;
+	bool started;
 	bool ended;
 };
 
 
 /* --rtp-ports: a process-wide setting, like the port turn it keeps */
 static struct ports ports = {10000, 59999, 0, false};
+
+
+static void live_destructor(void *arg)
+{
+	struct live *lv = arg;
+
+	tq_cancel(&lv->tick);
+	mem_deref(lv->uh_rtp);
+	mem_deref(lv->uh_rtcp);
+	mem_deref(lv->rs);
+	mem_deref(lv->telev);
+	mem_deref(lv->txmb);
+	mem_deref(lv->slots);
+	mem_deref(lv->digits);
+}
 
 
 static void rtp_destructor(void *arg);
@@ -161,7 +181,7 @@ static bool srtp_recv_h(struct sa *src, struct mbuf *mb, void *arg)
 		return false;
 
 	if (srtpc_unprotect(r->srtp, mb, is_rtcp(mb))) {
-		++r->srtp_fail;
+		++r->lv->srtp_fail;
 		return true;
 	}
 
@@ -171,11 +191,12 @@ static bool srtp_recv_h(struct sa *src, struct mbuf *mb, void *arg)
 
 static void digit_recv(struct rtp *r, struct mbuf *mb)
 {
+	struct live *lv = r->lv;
 	uint32_t dur;
 	int event, digit;
 	bool end;
 
-	if (!r->telev && telev_alloc(&r->telev, TELEV_PTIME))
+	if (!lv->telev && telev_alloc(&lv->telev, TELEV_PTIME))
 		return;
 
 	/* RFC 4733 2.3: event, E/R/volume, duration in timestamp units */
@@ -183,17 +204,17 @@ static void digit_recv(struct rtp *r, struct mbuf *mb)
 		return;
 	dur = (uint32_t)mbuf_buf(mb)[2] << 8 | mbuf_buf(mb)[3];
 
-	if (telev_recv(r->telev, mb, &event, &end) || !end)
+	if (telev_recv(lv->telev, mb, &event, &end) || !end)
 		return;
 
 	digit = telev_code2digit(event);
 	if (digit < 0)
 		return;
 
-	if (!r->digits)
-		r->digits = mem_zalloc(DIGITS_MAX + 1, NULL);
-	if (r->digits && r->ndigits < DIGITS_MAX)
-		r->digits[r->ndigits++] = (char)digit;
+	if (!lv->digits)
+		lv->digits = mem_zalloc(DIGITS_MAX + 1, NULL);
+	if (lv->digits && lv->ndigits < DIGITS_MAX)
+		lv->digits[lv->ndigits++] = (char)digit;
 
 	evlog_event(r->el, "dtmf", NULL, ",\"call_id\":\"%s\",\"digit\":"
 		    "\"%c\",\"duration\":%u", r->callid, digit,
@@ -210,12 +231,14 @@ static bool sending(const struct rtp *r)
 
 static void rtcp_begin(struct rtp *r)
 {
-	if (r->rtcp_on || r->cfg->mode == RTP_NONE)
+	struct live *lv = r->lv;
+
+	if (lv->rtcp_on || r->cfg->mode == RTP_NONE)
 		return;
 
-	r->rtcp_on = true;
-	rtcp_enable_mux(r->rs, r->peer.mux);
-	rtcp_start(r->rs, "sipstub",
+	lv->rtcp_on = true;
+	rtcp_enable_mux(lv->rs, r->peer.mux);
+	rtcp_start(lv->rs, "sipstub",
 		   r->peer.mux || !sa_isset(&r->peer.rtcp, SA_ALL) ?
 		   &r->dst : &r->peer.rtcp);
 }
@@ -224,37 +247,38 @@ static void rtcp_begin(struct rtp *r)
 static void echo_queue(struct rtp *r, const struct rtp_header *hdr,
 		       struct mbuf *mb)
 {
+	struct live *lv = r->lv;
 	size_t len = mbuf_get_left(mb);
 	struct slot *s;
 
 	if (len > SLOT_MAX)
 		return;
 
-	if (!r->slots) {
-		r->slots = mem_alloc(ECHO_SLOTS * sizeof(*r->slots), NULL);
-		if (!r->slots)
+	if (!lv->slots) {
+		lv->slots = mem_alloc(ECHO_SLOTS * sizeof(*lv->slots), NULL);
+		if (!lv->slots)
 			return;
 	}
 
 	/* full: the oldest goes */
-	if (r->qn == ECHO_SLOTS) {
-		r->qh = (r->qh + 1) % ECHO_SLOTS;
-		--r->qn;
+	if (lv->qn == ECHO_SLOTS) {
+		lv->qh = (lv->qh + 1) % ECHO_SLOTS;
+		--lv->qn;
 	}
 
-	s = &r->slots[(r->qh + r->qn) % ECHO_SLOTS];
+	s = &lv->slots[(lv->qh + lv->qn) % ECHO_SLOTS];
 	s->len = (uint16_t)len;
 	s->pt  = hdr->pt;
 	memcpy(s->data, mbuf_buf(mb), len);
-	++r->qn;
+	++lv->qn;
 
-	if (!tq_isrunning(&r->tick)) {
+	if (!tq_isrunning(&lv->tick)) {
 		/* a new talk spurt: the timestamp follows the clock */
-		r->ts += (uint32_t)(tmr_jiffies() - r->last_tx) * (SRATE /
-								    1000);
-		r->marker = true;
-		(void)tq_start(r->tqs, &r->tick, r->peer.ptime, tick_handler,
-			       r);
+		lv->ts += (uint32_t)(tmr_jiffies() - lv->last_tx) *
+			(SRATE / 1000);
+		lv->marker = true;
+		(void)tq_start(r->tqs, &lv->tick, r->peer.ptime,
+			       tick_handler, r);
 	}
 }
 
@@ -264,10 +288,11 @@ static void rtp_recv_handler(const struct sa *src,
 			     void *arg)
 {
 	struct rtp *r = arg;
+	struct live *lv = r->lv;
 
-	++r->rxp;
-	r->rxb += mbuf_get_left(mb);
-	r->ssrc = hdr->ssrc;
+	++lv->rxp;
+	lv->rxb += mbuf_get_left(mb);
+	lv->ssrc = hdr->ssrc;
 
 	if (!r->started)
 		return;
@@ -305,21 +330,31 @@ static void rtcp_recv_handler(const struct sa *src, struct rtcp_msg *msg,
 static int live(struct rtp *r)
 {
 	const uint16_t p = sa_port(&r->laddr);
+	struct live *lv;
 	int err;
 
-	if (r->rs)
+	if (r->lv)
 		return 0;
+
+	lv = mem_zalloc(sizeof(*lv), live_destructor);
+	if (!lv)
+		return ENOMEM;
 
 	r->us = mem_deref(r->us);
 
-	err = rtp_listen(&r->rs, IPPROTO_UDP, &r->laddr, p, p + 1, true,
+	err = rtp_listen(&lv->rs, IPPROTO_UDP, &r->laddr, p, p + 1, true,
 			 rtp_recv_handler, rtcp_recv_handler, r);
 	if (err) {
 		DEBUG_WARNING("RTP/RTCP on %J: %m\n", &r->laddr, err);
+		mem_deref(lv);
 		(void)udp_listen(&r->us, &r->laddr, plain_recv, r);
 		r->ended = true;   /* no sending without the socket */
 		return err;
 	}
+
+	lv->ts = rand_u32();
+	lv->last_tx = tmr_jiffies();
+	r->lv = lv;
 
 	if (r->srtp)
 		err = helpers_add(r);
@@ -336,11 +371,8 @@ static void plain_recv(const struct sa *src, struct mbuf *mb, void *arg)
 	struct rtp_header hdr;
 	struct sa from = *src;
 
-	if (!r->started || live(r)) {
-		++r->rxp;
-		r->rxb += mbuf_get_left(mb);
+	if (!r->started || live(r))
 		return;
-	}
 
 	if (r->srtp && srtp_recv_h(&from, mb, r))
 		return;
@@ -355,33 +387,34 @@ static void plain_recv(const struct sa *src, struct mbuf *mb, void *arg)
 static void payload_send(struct rtp *r, uint8_t pt, const uint8_t *p,
 			 size_t n)
 {
+	struct live *lv = r->lv;
 	struct mbuf *mb;
 	int err;
 
 	/* made at the first packet: a held call without RTP has none */
-	if (!r->txmb) {
-		r->txmb = mbuf_alloc(RTP_HEADER_SIZE + SLOT_MAX);
-		if (!r->txmb)
+	if (!lv->txmb) {
+		lv->txmb = mbuf_alloc(RTP_HEADER_SIZE + SLOT_MAX);
+		if (!lv->txmb)
 			return;
 	}
 
-	mb = r->txmb;
+	mb = lv->txmb;
 	mb->pos = RTP_HEADER_SIZE;
 	mb->end = RTP_HEADER_SIZE;
 	err = mbuf_write_mem(mb, p, n);
 	mb->pos = RTP_HEADER_SIZE;
 
 	if (!err)
-		err = rtp_send(r->rs, &r->dst, false, r->marker, pt, r->ts,
-			       mb);
+		err = rtp_send(lv->rs, &r->dst, false, lv->marker, pt,
+			       lv->ts, mb);
 	if (err) {
 		DEBUG_NOTICE("send: %m\n", err);
 		return;
 	}
 
-	r->marker = false;
-	++r->txp;
-	r->txb += n;
+	lv->marker = false;
+	++lv->txp;
+	lv->txb += n;
 }
 
 
@@ -402,19 +435,20 @@ static int16_t tone_sample(const struct rtp *r, size_t n)
 static bool audio_make(struct rtp *r, uint8_t *buf, size_t n)
 {
 	const struct rtp_cfg *c = r->cfg;
+	struct live *lv = r->lv;
 	size_t i;
 
 	for (i = 0; i < n; ++i) {
 		int16_t s = 0;
 
 		if (c->mode == RTP_TONE) {
-			s = tone_sample(r, r->pos++);
+			s = tone_sample(r, lv->pos++);
 		}
 		else if (c->mode == RTP_FILE) {
-			if (r->pos >= c->pcmc && c->loop)
-				r->pos = 0;
-			if (r->pos < c->pcmc)
-				s = c->pcm[r->pos++];
+			if (lv->pos >= c->pcmc && c->loop)
+				lv->pos = 0;
+			if (lv->pos < c->pcmc)
+				s = c->pcm[lv->pos++];
 			else if (!i)
 				return false;
 		}
@@ -438,6 +472,7 @@ static void file_end(struct rtp *r)
 static void tick_handler(void *arg)
 {
 	struct rtp *r = arg;
+	struct live *lv = r->lv;
 	const size_t n = r->peer.ptime * (SRATE / 1000);
 	uint8_t buf[SLOT_MAX];
 
@@ -447,12 +482,12 @@ static void tick_handler(void *arg)
 	if (r->cfg->mode == RTP_ECHO) {
 		struct slot *s;
 
-		if (!r->qn)
+		if (!lv->qn)
 			return;   /* idle until the next packet */
 
-		s = &r->slots[r->qh];
-		r->qh = (r->qh + 1) % ECHO_SLOTS;
-		--r->qn;
+		s = &lv->slots[lv->qh];
+		lv->qh = (lv->qh + 1) % ECHO_SLOTS;
+		--lv->qn;
 		payload_send(r, s->pt, s->data, s->len);
 	}
 	else if (audio_make(r, buf, MIN(n, sizeof(buf)))) {
@@ -464,9 +499,9 @@ static void tick_handler(void *arg)
 		return;
 	}
 
-	r->ts += (uint32_t)n;
-	r->last_tx = tmr_jiffies();
-	(void)tq_start(r->tqs, &r->tick, r->peer.ptime, tick_handler, r);
+	lv->ts += (uint32_t)n;
+	lv->last_tx = tmr_jiffies();
+	(void)tq_start(r->tqs, &lv->tick, r->peer.ptime, tick_handler, r);
 }
 
 
@@ -474,8 +509,10 @@ static void tick_handler(void *arg)
 static void schedule(struct rtp *r)
 {
 	if (!sending(r) || r->ended) {
-		tq_cancel(&r->tick);
-		r->qn = 0;
+		if (r->lv) {
+			tq_cancel(&r->lv->tick);
+			r->lv->qn = 0;
+		}
 		return;
 	}
 
@@ -485,10 +522,10 @@ static void schedule(struct rtp *r)
 
 	rtcp_begin(r);
 
-	if (!tq_isrunning(&r->tick)) {
-		r->marker = true;
-		(void)tq_start(r->tqs, &r->tick, r->peer.ptime, tick_handler,
-			       r);
+	if (!tq_isrunning(&r->lv->tick)) {
+		r->lv->marker = true;
+		(void)tq_start(r->tqs, &r->lv->tick, r->peer.ptime,
+			       tick_handler, r);
 	}
 }
 
@@ -561,15 +598,16 @@ uint16_t rtp_port(const struct rtp *r)
 
 static int helpers_add(struct rtp *r)
 {
+	struct live *lv = r->lv;
 	int err;
 
-	if (r->uh_rtp || !r->rs)
+	if (!lv || lv->uh_rtp)
 		return 0;
 
-	err = udp_register_helper(&r->uh_rtp, rtp_sock(r->rs), UDP_LAYER,
+	err = udp_register_helper(&lv->uh_rtp, rtp_sock(lv->rs), UDP_LAYER,
 				  srtp_send_h, srtp_recv_h, r);
 	if (!err)
-		err = udp_register_helper(&r->uh_rtcp, rtcp_sock(r->rs),
+		err = udp_register_helper(&lv->uh_rtcp, rtcp_sock(lv->rs),
 					  UDP_LAYER, srtp_send_h,
 					  srtp_recv_h, r);
 
@@ -628,16 +666,16 @@ void rtp_start(struct rtp *r, const struct rtp_cfg *cfg, struct tqs *tqs,
 			return;
 		r->tqs = tqs;
 		r->el  = el;
-		r->ts  = rand_u32();
-		r->last_tx = tmr_jiffies();
 		r->started = true;
 	}
 
 	if (cfg != r->cfg) {
 		r->cfg = cfg;
-		r->pos = 0;
 		r->ended = false;
-		tq_cancel(&r->tick);
+		if (r->lv) {
+			r->lv->pos = 0;
+			tq_cancel(&r->lv->tick);
+		}
 	}
 
 	schedule(r);
@@ -656,12 +694,14 @@ void rtp_set_endh(struct rtp *r, media_end_h *endh, void *arg)
 
 static void stats_log(struct rtp *r)
 {
+	static const struct live none;
+	const struct live *lv = r->lv ? r->lv : &none;
 	struct rtcp_stats st;
 	int lost = 0;
 	uint32_t jit = 0;
 
 	memset(&st, 0, sizeof(st));
-	if (r->rs && r->rxp && !rtcp_stats(r->rs, r->ssrc, &st)) {
+	if (lv->rs && lv->rxp && !rtcp_stats(lv->rs, lv->ssrc, &st)) {
 		lost = st.rx.lost;
 		jit  = st.rx.jit;
 	}
@@ -675,8 +715,8 @@ static void stats_log(struct rtp *r)
 		    (const char *[]){"echo", "tone", "file", "silence",
 				     "none"}[r->cfg->mode],
 		    r->srtp ? "true" : "false",
-		    r->rxp, r->rxb, r->txp, r->txb, lost, jit / 1000,
-		    jit % 1000, r->srtp_fail, r->digits ? r->digits : "");
+		    lv->rxp, lv->rxb, lv->txp, lv->txb, lost, jit / 1000,
+		    jit % 1000, lv->srtp_fail, lv->digits ? lv->digits : "");
 }
 
 
@@ -687,15 +727,8 @@ static void rtp_destructor(void *arg)
 	if (r->started)
 		stats_log(r);
 
-	tq_cancel(&r->tick);
-	mem_deref(r->uh_rtp);
-	mem_deref(r->uh_rtcp);
-	mem_deref(r->rs);
+	mem_deref(r->lv);
 	mem_deref(r->us);
 	mem_deref(r->srtp);
-	mem_deref(r->telev);
-	mem_deref(r->txmb);
-	mem_deref(r->slots);
-	mem_deref(r->digits);
 	mem_deref(r->callid);
 }
