@@ -238,7 +238,7 @@ typedef void (media_end_h)(void *arg);
 int  media_alloc(struct media **mp, const struct sa *laddr);
 int  media_answer(struct media *m, struct mbuf *offer, enum srtp_use use,
 		  struct mbuf **mbp, const char **whyp);
-int  media_offer(struct media *m, enum srtp_use use, struct mbuf **mbp);
+int  media_offer(struct media *m, struct mbuf **mbp);
 int  media_remote_answer(struct media *m, struct mbuf *answer);
 void media_start(struct media *m, const struct rtp_cfg *cfg,
 		 struct tqs *tqs, struct evlog *el, const struct sip_msg *msg);

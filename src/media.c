@@ -431,10 +431,8 @@ int media_answer(struct media *m, struct mbuf *offer, enum srtp_use use,
  * Our offer, for an INVITE without SDP (RFC 3261 13.2.1: the answer
  * comes in the ACK); plain RTP/AVP
  */
-int media_offer(struct media *m, enum srtp_use use, struct mbuf **mbp)
+int media_offer(struct media *m, struct mbuf **mbp)
 {
-	(void)use;
-
 	if (!m || !mbp)
 		return EINVAL;
 

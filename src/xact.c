@@ -114,7 +114,7 @@ static int sdp_make(struct xact *x, const struct step *step,
 	if (has_sdp(x->msg))
 		err = media_answer(m, x->msg->mb, step->srtp, &x->sdp, whyp);
 	else
-		err = media_offer(m, step->srtp, &x->sdp);
+		err = media_offer(m, &x->sdp);
 	x->msg->mb->pos = pos;
 	if (err)
 		return err;

@@ -119,6 +119,10 @@ class Echo(MediaCase):
         self.assertEqual(fmts, [0, 8, 101])
         c.tag = to_tag(r)
         c.ack(r, offer(lp, formats=(8,)))
+        # RTP before the ACK's answer is read would find no peer yet
+        self.stub.wait_event(lambda e: e.get("event") == "sip" and
+                             e.get("method") == "ACK" and
+                             e.get("dir") == "in")
         res = probe(lp, port, count=20, pt=8)
         self.assertEqual(res["recv_match"], 20, res)
         c.bye()
