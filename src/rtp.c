@@ -16,6 +16,7 @@
  */
 #include <string.h>
 #include <math.h>
+#include <sys/socket.h>
 #include <sipstub.h>
 
 #define DEBUG_MODULE "rtp"
@@ -30,6 +31,8 @@ enum {
 	TONE_AMP = 8000,
 	SRATE = 8000,
 	UDP_LAYER = 10,         /* SRTP helper: under the RTP layer */
+	PENDING_MAX = 16,       /* queued datagrams kept across live() */
+	DGRAM_MAX = 2048,
 };
 
 struct slot {
@@ -325,12 +328,65 @@ static void rtcp_recv_handler(const struct sa *src, struct rtcp_msg *msg,
 }
 
 
-/* The port again, as libre's rtp_sock with RTCP on the next port (RFC
- * 3550 11); the odd ports of the range are no call's RTP port */
-static int live(struct rtp *r)
+/* A packet from the RTP port as libre's RTP socket would pass it on */
+static void packet_in(struct rtp *r, const struct sa *src, struct mbuf *mb)
+{
+	struct rtp_header hdr;
+	struct sa from = *src;
+
+	if (r->srtp && srtp_recv_h(&from, mb, r))
+		return;
+
+	if (is_rtcp(mb) || rtp_hdr_decode(&hdr, mb))
+		return;
+
+	rtp_recv_handler(&from, &hdr, mb, r);
+}
+
+
+/* What is queued on the first socket when it closes (a few at most) */
+static unsigned pending_take(struct rtp *r, struct mbuf **mbv,
+			     struct sa *srcv)
+{
+	const int fd = udp_sock_fd(r->us, sa_af(&r->laddr));
+	unsigned n = 0;
+
+	while (fd >= 0 && n < PENDING_MAX) {
+		struct mbuf *mb = mbuf_alloc(DGRAM_MAX);
+		ssize_t len;
+
+		if (!mb)
+			break;
+
+		srcv[n].len = sizeof(srcv[n].u);
+		len = recvfrom(fd, mb->buf, mb->size, MSG_DONTWAIT,
+			       &srcv[n].u.sa, &srcv[n].len);
+		if (len <= 0) {
+			mem_deref(mb);
+			break;
+		}
+
+		mb->end = (size_t)len;
+		mbv[n++] = mb;
+	}
+
+	return n;
+}
+
+
+/*
+ * The port again, as libre's rtp_sock with RTCP on the next port (RFC
+ * 3550 11; the odd ports of the range are no call's RTP port). The
+ * packet that triggered it (src, mb) and those queued behind it take
+ * the new way, in order.
+ */
+static int live(struct rtp *r, const struct sa *src, struct mbuf *mb)
 {
 	const uint16_t p = sa_port(&r->laddr);
+	struct mbuf *mbv[PENDING_MAX];
+	struct sa srcv[PENDING_MAX];
 	struct live *lv;
+	unsigned i, n;
 	int err;
 
 	if (r->lv)
@@ -340,6 +396,7 @@ static int live(struct rtp *r)
 	if (!lv)
 		return ENOMEM;
 
+	n = pending_take(r, mbv, srcv);
 	r->us = mem_deref(r->us);
 
 	err = rtp_listen(&lv->rs, IPPROTO_UDP, &r->laddr, p, p + 1, true,
@@ -349,7 +406,7 @@ static int live(struct rtp *r)
 		mem_deref(lv);
 		(void)udp_listen(&r->us, &r->laddr, plain_recv, r);
 		r->ended = true;   /* no sending without the socket */
-		return err;
+		goto out;
 	}
 
 	lv->ts = rand_u32();
@@ -359,28 +416,26 @@ static int live(struct rtp *r)
 	if (r->srtp)
 		err = helpers_add(r);
 
+	if (mb)
+		packet_in(r, src, mb);
+	for (i = 0; i < n; ++i)
+		packet_in(r, &srcv[i], mbv[i]);
+
+ out:
+	for (i = 0; i < n; ++i)
+		mem_deref(mbv[i]);
+
 	return err;
 }
 
 
-/* The first packet: the port goes live, and the packet takes the way
- * the next ones will */
+/* The first packet: the port goes live */
 static void plain_recv(const struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct rtp *r = arg;
-	struct rtp_header hdr;
-	struct sa from = *src;
 
-	if (!r->started || live(r))
-		return;
-
-	if (r->srtp && srtp_recv_h(&from, mb, r))
-		return;
-
-	if (is_rtcp(mb) || rtp_hdr_decode(&hdr, mb))
-		return;
-
-	rtp_recv_handler(&from, &hdr, mb, r);
+	if (r->started)
+		(void)live(r, src, mb);
 }
 
 
@@ -517,7 +572,7 @@ static void schedule(struct rtp *r)
 	}
 
 	/* an echo goes live at its first packet */
-	if (r->cfg->mode == RTP_ECHO || live(r))
+	if (r->cfg->mode == RTP_ECHO || live(r, NULL, NULL))
 		return;
 
 	rtcp_begin(r);
