@@ -28,6 +28,8 @@ struct media;
 struct dialog;
 struct xact;
 struct indlg;
+struct evlog;
+struct rtp_cfg;
 
 
 /* Tq: timer queues, one FIFO per delay (O(1) start) */
@@ -181,6 +183,11 @@ struct ntfspec {
 	char *body;
 	size_t bodylen;
 	char *ctype;          /* NULL: the package's own type          */
+/** SRTP in the SDP answer (scenario key 'srtp') */
+enum srtp_use {
+	SRTP_USE_OPTIONAL = 0,   /* as the offer asks */
+	SRTP_USE_REQUIRED,       /* a plain offer gets 488 */
+	SRTP_USE_REFUSED,        /* an SRTP offer gets 488 */
 };
 
 /** One response a rule sends */
@@ -201,6 +208,8 @@ struct step {
 	struct list notifies; /* struct ntfspec                      */
 	char *sipfrag;        /* REFER: the final NOTIFY's status line */
 	char *recv_info;      /* RFC 6086 info packages, NULL: dtmf  */
+	enum srtp_use srtp;
+	struct rtp_cfg *media;  /* 183/2xx: what RTP plays, NULL: echo */
 	bool has_code;        /* loader: 'code' given      */
 	bool has_body;        /* loader: 'body' given      */
 	bool body_file;       /* loader: 'body-file' given */
@@ -364,14 +373,81 @@ void trace_set_tap(struct trace *tr, struct expect *ex, struct calls *c);
 uint64_t trace_msg_count(const struct trace *tr);
 
 
-/* Media: SDP offer/answer and the RTP socket of one call */
+/* Media: SDP offer/answer of one call, and its RTP stream */
+
+typedef void (media_end_h)(void *arg);
 
 int  media_alloc(struct media **mp, const struct sa *laddr);
-int  media_answer(struct media *m, struct mbuf *offer, struct mbuf **mbp);
+int  media_answer(struct media *m, struct mbuf *offer, enum srtp_use use,
+		  struct mbuf **mbp, const char **whyp);
 int  media_offer(struct media *m, struct mbuf **mbp);
 int  media_offer_dir(struct media *m, enum sdp_dir dir, struct mbuf **mbp);
 int  media_remote_answer(struct media *m, struct mbuf *answer);
-bool media_has_common(const struct media *m);
+void media_start(struct media *m, const struct rtp_cfg *cfg,
+		 struct tqs *tqs, struct evlog *el, const struct sip_msg *msg);
+void media_set_endh(struct media *m, media_end_h *endh, void *arg);
+
+
+/* Rtp: the RTP/RTCP stream of one call (echo, tone, file, ...) */
+
+enum rtp_mode {
+	RTP_ECHO = 0,   /* what arrives goes back, paced, own SSRC */
+	RTP_TONE,
+	RTP_FILE,
+	RTP_SILENCE,
+	RTP_NONE,
+};
+
+/** What a 183/2xx step plays (scenario key 'media') */
+struct rtp_cfg {
+	enum rtp_mode mode;
+	uint32_t freq;        /* tone: Hz                    */
+	uint32_t on, off;     /* tone: cadence, ms (off 0: steady) */
+	int16_t *pcm;         /* file: 8 kHz samples (mem)   */
+	size_t pcmc;
+	bool loop;            /* file: again at its end      */
+	bool hangup_end;      /* file: BYE at its end        */
+};
+
+/** Where and how to send, from the SDP */
+struct rtp_peer {
+	struct sa addr;       /* remote RTP address (0: none yet) */
+	struct sa rtcp;       /* remote RTCP address              */
+	int pt;               /* audio payload type to send (-1: none) */
+	bool pcma;            /* that codec is PCMA, else PCMU    */
+	int telev_pt;         /* telephone-event, -1: none        */
+	uint32_t ptime;       /* ms                                */
+	bool send;            /* direction allows sending          */
+	bool mux;             /* RTCP on the RTP port              */
+};
+
+struct rtp;
+struct srtpc;
+
+int  rtp_ports_set(const char *spec);
+int  rtp_call_alloc(struct rtp **rp, const struct sa *laddr);
+uint16_t rtp_port(const struct rtp *r);
+void rtp_update(struct rtp *r, const struct rtp_peer *peer,
+		struct srtpc *srtp);
+void rtp_start(struct rtp *r, const struct rtp_cfg *cfg, struct tqs *tqs,
+	       struct evlog *el, const struct pl *callid);
+void rtp_set_endh(struct rtp *r, media_end_h *endh, void *arg);
+
+uint8_t g711_ulaw_enc(int16_t s);
+uint8_t g711_alaw_enc(int16_t s);
+int16_t g711_ulaw_dec(uint8_t u);
+int16_t g711_alaw_dec(uint8_t a);
+int  wav_load(const char *path, int16_t **pcmp, size_t *countp);
+
+
+/* Srtp: SRTP and SRTCP with libsrtp2, SDES keys (RFC 4568) */
+
+int  srtpc_alloc(struct srtpc **sp, const char *suite, const char *lkey,
+		 const char *rkey);
+int  srtpc_key_make(char **keyp, const char *suite);
+bool srtpc_suite_supported(const char *suite);
+int  srtpc_protect(struct srtpc *s, struct mbuf *mb, bool rtcp);
+int  srtpc_unprotect(struct srtpc *s, struct mbuf *mb, bool rtcp);
 
 
 /* Seq: dial-a-sequence, a Request-URI user C1*C2*...*Cn */

@@ -77,6 +77,7 @@ static void dialog_destructor(void *arg)
 
 	if (d->counted)
 		uas_count(d->uas, true, -1);
+	media_set_endh(d->media, NULL, NULL);
 	hash_unlink(&d->he);
 	mem_deref(d->indlg);
 	mem_deref(d->hangup);
@@ -308,6 +309,12 @@ static void hangup_handler(void *arg)
 }
 
 
+static void media_end_handler(void *arg)
+{
+	bye_send(arg, "end of the media file");
+}
+
+
 static int rtx_start(struct dialog *d, const struct sip_msg *req,
 		     struct mbuf *resp)
 {
@@ -457,6 +464,7 @@ int dialog_alloc(struct dialog **dlgp, struct uas *uas,
 		goto out;
 
 	d->media = mem_ref(media);
+	media_set_endh(media, media_end_handler, d);
 
 	hash_append(uas_dialogs(uas), hash_joaat_pl(&msg->callid), &d->he, d);
 	uas_count(uas, true, +1);

@@ -16,6 +16,7 @@
 enum {
 	LISTEN_MAX = 32,
 	OPT_TLS_CERT = 256,    /* long options without a letter */
+	OPT_RTP_PORTS,
 	RECENT_CALLS = 1000,   /* ended calls in the --report */
 	EXIT_FAILED = 1,       /* an expectation did not hold */
 	EXIT_USAGE = 2,        /* a usage or scenario error */
@@ -110,6 +111,9 @@ static void usage(FILE *f)
 	"XML\n"
 	"  -r, --report FILE             write expectations and calls as "
 	"JSON\n"
+	"      --rtp-ports MIN-MAX       RTP/RTCP port pairs of calls "
+	"(default\n"
+	"                                10000-59999)\n"
 	"\n"
 	"With expect: in a scenario, the exit code is 0 if every "
 	"expectation held,\n"
@@ -758,6 +762,7 @@ int main(int argc, char *argv[])
 		{"idle",    required_argument, NULL, 'i'},
 		{"junit",   required_argument, NULL, 'j'},
 		{"report",  required_argument, NULL, 'r'},
+		{"rtp-ports", required_argument, NULL, OPT_RTP_PORTS},
 		{"help",    no_argument,       NULL, 'h'},
 		{"version", no_argument,       NULL, 'V'},
 		{NULL, 0, NULL, 0}
@@ -848,6 +853,16 @@ int main(int argc, char *argv[])
 
 		case 'r':
 			app.report = optarg;
+			break;
+
+		case OPT_RTP_PORTS:
+			if (rtp_ports_set(optarg)) {
+				(void)re_fprintf(stderr, "sipstub: bad "
+						 "--rtp-ports '%s' (MIN-MAX, "
+						 "1024-65535, MIN < MAX)\n",
+						 optarg);
+				return 2;
+			}
 			break;
 
 		case 'h':

@@ -83,6 +83,7 @@ static void step_destructor(void *arg)
 	mem_deref(step->reason);
 	mem_deref(step->body);
 	mem_deref(step->ctype);
+	mem_deref(step->media);
 }
 
 
@@ -941,10 +942,16 @@ static int step_key(struct loader *ld, struct step *step, const char *key,
 	if (!strcmp(key, "recv-info"))
 		return recv_info_parse(ld, v, &step->recv_info);
 
+	if (!strcmp(key, "media"))
+		return scn_media_parse(ld, v, &step->media);
+
+	if (!strcmp(key, "srtp"))
+		return scn_srtp_parse(ld, v, &step->srtp);
+
 	node_err(ld, k, "unknown step key '%s' (expected code, reason, "
 		 "delay, headers, body, body-file, content-type, sdp, "
 		 "hangup, dialog, reliable, requests, notify, sipfrag, "
-		 "recv-info)", key);
+		 "recv-info, media, srtp)", key);
 
 	return EBADMSG;
 }
@@ -1039,6 +1046,12 @@ static int step_check(struct loader *ld, yaml_node_t *node,
 	if (!list_isempty(&step->reqs) &&
 	    !(step->scode >= 200 && step->scode < 300)) {
 		node_err(ld, node, "'requests' only go with a 2xx");
+		return EBADMSG;
+	}
+
+	if (step->media && step->scode && step->scode != 183 &&
+	    !(step->scode >= 200 && step->scode < 300)) {
+		node_err(ld, node, "'media' only goes with a 183 or 2xx");
 		return EBADMSG;
 	}
 
@@ -1862,4 +1875,61 @@ int scenario_load_file(struct scenario *scn, const char *path,
 uint32_t scenario_rule_count(const struct scenario *scn)
 {
 	return scn ? list_count(&scn->rules) : 0;
+}
+
+
+/* --- for the loaders of other modules' keys (scnmedia.c) --- */
+
+void scn_err(struct loader *ld, const yaml_node_t *node, const char *fmt,
+	     ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	node_err(ld, node, "%s", msg);
+}
+
+
+const char *scn_scalar(const yaml_node_t *node)
+{
+	return scalar(node);
+}
+
+
+int scn_duration(const char *s, uint32_t *msp)
+{
+	return duration_parse(s, msp);
+}
+
+
+int scn_uint(const char *s, uint32_t min, uint32_t max, uint32_t *vp)
+{
+	return uint_parse(s, min, max, vp);
+}
+
+
+int scn_bool(const char *s, bool *vp)
+{
+	return bool_parse(s, vp);
+}
+
+
+int scn_mapping_apply(struct loader *ld, yaml_node_t *node, const char *what,
+		      scn_key_h *h, void *obj)
+{
+	return mapping_apply(ld, node, what, h, obj);
+}
+
+
+/** A file name relative to the scenario file's directory */
+int scn_path(struct loader *ld, const char *name, char **fullp)
+{
+	if (name[0] == '/' || !ld->dir)
+		return str_dup(fullp, name);
+
+	return re_sdprintf(fullp, "%s/%s", ld->dir, name);
 }

@@ -82,20 +82,27 @@ static uint16_t step_code(const struct xact *x, const struct step *step)
 
 
 /* The media this request's SDP belongs to */
-static struct media *xact_media(struct xact *x)
+static int xact_media(struct xact *x, struct media **mp)
 {
-	if (dialog_media(x->dlg))
-		return dialog_media(x->dlg);
+	int err = 0;
+
+	if (dialog_media(x->dlg)) {
+		*mp = dialog_media(x->dlg);
+		return 0;
+	}
 
 	if (!x->media)
-		(void)media_alloc(&x->media, &x->laddr);
+		err = media_alloc(&x->media, &x->laddr);
 
-	return x->media;
+	*mp = x->media;
+
+	return err;
 }
 
 
 /* Our SDP: the answer to the request's offer, else an offer */
-static int sdp_make(struct xact *x, struct mbuf **mbp)
+static int sdp_make(struct xact *x, const struct step *step,
+		    struct mbuf **mbp, const char **whyp)
 {
 	struct media *m;
 	size_t pos;
@@ -106,24 +113,19 @@ static int sdp_make(struct xact *x, struct mbuf **mbp)
 		return 0;
 	}
 
-	m = xact_media(x);
-	if (!m)
-		return ENOMEM;
+	err = xact_media(x, &m);
+	if (err)
+		return err;
 
 	/* sdp_decode() consumes the body; keep it for the event log */
 	pos = x->msg->mb->pos;
 	if (has_sdp(x->msg))
-		err = media_answer(m, x->msg->mb, &x->sdp);
+		err = media_answer(m, x->msg->mb, step->srtp, &x->sdp, whyp);
 	else
 		err = media_offer(m, &x->sdp);
 	x->msg->mb->pos = pos;
 	if (err)
 		return err;
-
-	if (has_sdp(x->msg) && !media_has_common(m))
-		evlog_event(uas_evlog(x->uas), "warning", x->msg,
-			    ",\"message\":\"no codec in common with the "
-			    "offer: the answer rejects its audio stream\"");
 
 	*mbp = mem_ref(x->sdp);
 
@@ -265,9 +267,12 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 		     bool *finalp)
 {
 	struct mbuf *body = NULL, *resp = NULL;
-	const char *ctype = NULL;
+	struct hdrval warn = {.name = "Warning"};
+	struct list warnl = LIST_INIT;
+	const char *ctype = NULL, *why = NULL;
 	char *xhdrs = NULL;
 	const char *xh;
+	bool sdp = false;
 	uint64_t totag;
 	struct reply r;
 	int err = 0;
@@ -287,13 +292,15 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 		message_log(x->uas, x->msg, sc);
 
 	if (step && sdp_wanted(x, step, sc)) {
-		err = sdp_make(x, &body);
-		if (err == EBADMSG) {
-			/* RFC 3264 6: an offer we cannot parse */
+		err = sdp_make(x, step, &body, &why);
+		if (err == EBADMSG || err == ENOTSUP) {
+			/* RFC 3264 6 and RFC 3261 13.3.1.3: an offer we
+			 * cannot parse or take */
 			step = NULL;
 			sc = 488;
 			err = 0;
 		}
+		sdp = body != NULL;
 		ctype = "application/sdp";
 	}
 	else if (step && step->body) {
@@ -313,6 +320,11 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 	r.scode   = sc;
 	r.reason  = step ? step->reason : NULL;
 	r.hdrs    = step ? &step->hdrs : NULL;
+	if (why) {
+		warn.value = (char *)why;
+		list_append(&warnl, &warn.le, &warn);
+		r.hdrs = &warnl;
+	}
 	r.laddr   = &x->laddr;
 	r.totag   = totag;
 	r.ctype   = body ? ctype : NULL;
@@ -334,6 +346,10 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 
 	if (sc > 100 && sc < 200 && sc != 199)
 		x->live_tag = totag;
+
+	if (sdp && x->invite && !x->dlg)
+		media_start(x->media, step->media, uas_tqs(x->uas),
+			    uas_evlog(x->uas), x->msg);
 
 	if (sc >= 200 && sc < 300 && step) {
 		if (x->invite)
@@ -373,7 +389,7 @@ static bool skip_199(struct xact *x, uint16_t sc)
 static void fail(struct xact *x, int err)
 {
 	const bool overload = err == EMFILE || err == ENFILE ||
-		err == ENOMEM || err == ENOBUFS;
+		err == ENOMEM || err == ENOBUFS || err == EADDRINUSE;
 	struct reply r;
 
 	memset(&r, 0, sizeof(r));
@@ -384,8 +400,8 @@ static void fail(struct xact *x, int err)
 
 	if (overload) {
 		evlog_event(uas_evlog(x->uas), "overload", x->msg,
-			    ",\"limit\":\"%s\"", err == ENOMEM ?
-			    "memory" : "descriptors");
+			    ",\"limit\":\"%s\"", err == ENOMEM ? "memory" :
+			    err == EADDRINUSE ? "rtp-ports" : "descriptors");
 	}
 
 	err = reply_send(&x->st, uas_stranss(x->uas), &r, NULL);

@@ -36,6 +36,9 @@ SHIPPED = {
     "expect-redirect.yaml",
     # tested in test_subs.py, test_refer.py, test_publish.py, test_info.py
     "subscribe-mwi.yaml", "refer.yaml", "publish.yaml", "info-dtmf.yaml",
+    # media: tested in test_media.py
+    "echo.yaml", "srtp-required.yaml", "announcement.yaml",
+    "rtp-timeout.yaml",
 }
 
 SDP = ("v=0\r\n"

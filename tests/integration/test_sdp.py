@@ -1,8 +1,8 @@
 """SDP offer/answer of issue 3: the answer in 183/2xx keeps only the
 codecs both sides have, on a port where sipstub listens for RTP; an offer
-with no common codec gets its stream rejected (port 0, RFC 3264 6) and a
-warning; an INVITE without SDP gets an offer in the 2xx and the answer is
-read from the ACK."""
+with no common codec gets 488 with a Warning (RFC 3261 13.3.1.3); an
+INVITE without SDP gets an offer in the 2xx and the answer is read from
+the ACK."""
 import re
 import socket
 import unittest
@@ -80,14 +80,13 @@ class OfferAnswer(SipstubTestCase):
         self.assertEqual(fmts, [0])
         self.assertNotEqual(port, 0)
 
-    def test_no_common_codec_rejects_stream(self):
-        req = self.invite("200", offer([18]))
-        resp = self.final(200)
-        port, _ = m_line(body(resp))
-        self.assertEqual(port, 0, body(resp))
-        self.ack(req, resp)
-        self.stub.wait_event(lambda e: e.get("event") == "warning" and
-                             "codec" in e.get("message", ""))
+    def test_no_common_codec_gets_488(self):
+        # RFC 3261 13.3.1.3: no acceptable stream, 488 with a Warning
+        self.invite("200", offer([18]))
+        resp = self.final(488)
+        self.assertEqual(header(resp, "Warning"),
+                         ['305 sipstub "Incompatible media format"'])
+        self.assertEqual(header(resp, "Content-Length"), ["0"])
 
     def test_no_sdp_gets_offer_answer_in_ack(self):
         req = self.invite("200")

@@ -370,6 +370,16 @@ def via_as_sent(t, resp, stub):
 
 VALID_INVITE = Final(200)   # dial-a-code: any other user gets 100, 180, 200
 
+
+def no_common_codec(t, resp, stub):
+    """RFC 3261 13.3.1.3: an offer with no stream sipstub takes (G726,
+    H263 only) gets 488 with a Warning"""
+    t.assertEqual(values(resp, "Warning"),
+                  ['305 sipstub "Incompatible media format"'], resp)
+
+
+MEDIA_REFUSED = Final(488, check=no_common_codec)
+
 EXPECT = {
     # RFC 4475 3.1.1: valid
     "wsinv": Spec(Final(481)),          # To-tag of no dialog: 481
@@ -438,10 +448,10 @@ EXPECT = {
     "port-unambiguous": Spec(Final(200)),
     "via-received-param-with-delim": Spec(Final(481)),  # BYE, no dialog
     "via-received-param-no-delim": Spec(Final(200)),
-    "ipv6-in-sdp": Spec(VALID_INVITE),
+    "ipv6-in-sdp": Spec(MEDIA_REFUSED),
     "mult-ip-in-header": Spec(Final(481)),              # BYE, no dialog
     "mult-ip-in-sdp": Spec(VALID_INVITE),
-    "ipv4-mapped-ipv6": Spec(VALID_INVITE),
+    "ipv4-mapped-ipv6": Spec(MEDIA_REFUSED),
     "ipv6-bug-abnf-3-colons": Spec(Final(200)),
     "ipv6-correct-abnf-2-colons": Spec(Final(200)),
 }
