@@ -183,6 +183,8 @@ struct ntfspec {
 	char *body;
 	size_t bodylen;
 	char *ctype;          /* NULL: the package's own type          */
+};
+
 /** SRTP in the SDP answer (scenario key 'srtp') */
 enum srtp_use {
 	SRTP_USE_OPTIONAL = 0,   /* as the offer asks */

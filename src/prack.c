@@ -392,7 +392,7 @@ static int answer(struct prack *p, const struct sip_msg *msg,
 			return err;
 	}
 
-	err = media_answer(p->media, msg->mb, mbp);
+	err = media_answer(p->media, msg->mb, SRTP_USE_OPTIONAL, mbp, NULL);
 	msg->mb->pos = pos;
 
 	return err;

@@ -632,10 +632,7 @@ static int body_file_load(struct loader *ld, const yaml_node_t *node,
 		return EBADMSG;
 	}
 
-	if (path[0] == '/' || !ld->dir)
-		err = str_dup(&full, path);
-	else
-		err = re_sdprintf(&full, "%s/%s", ld->dir, path);
+	err = scn_path(ld, path, &full);
 	if (err)
 		return err;
 
@@ -1875,53 +1872,6 @@ int scenario_load_file(struct scenario *scn, const char *path,
 uint32_t scenario_rule_count(const struct scenario *scn)
 {
 	return scn ? list_count(&scn->rules) : 0;
-}
-
-
-/* --- for the loaders of other modules' keys (scnmedia.c) --- */
-
-void scn_err(struct loader *ld, const yaml_node_t *node, const char *fmt,
-	     ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-
-	node_err(ld, node, "%s", msg);
-}
-
-
-const char *scn_scalar(const yaml_node_t *node)
-{
-	return scalar(node);
-}
-
-
-int scn_duration(const char *s, uint32_t *msp)
-{
-	return duration_parse(s, msp);
-}
-
-
-int scn_uint(const char *s, uint32_t min, uint32_t max, uint32_t *vp)
-{
-	return uint_parse(s, min, max, vp);
-}
-
-
-int scn_bool(const char *s, bool *vp)
-{
-	return bool_parse(s, vp);
-}
-
-
-int scn_mapping_apply(struct loader *ld, yaml_node_t *node, const char *what,
-		      scn_key_h *h, void *obj)
-{
-	return mapping_apply(ld, node, what, h, obj);
 }
 
 

@@ -120,17 +120,7 @@ int  reqs_parse(struct loader *ld, yaml_node_t *node, struct list *reqs);
 int  timer_cfg_parse(struct loader *ld, yaml_node_t *node,
 		     struct timer_cfg **cfgp);
 
-typedef int (scn_key_h)(struct loader *ld, void *obj, const char *key,
-			yaml_node_t *k, yaml_node_t *v);
-
-void scn_err(struct loader *ld, const yaml_node_t *node, const char *fmt,
-	     ...);
-const char *scn_scalar(const yaml_node_t *node);
-int  scn_duration(const char *s, uint32_t *msp);
-int  scn_uint(const char *s, uint32_t min, uint32_t max, uint32_t *vp);
-int  scn_bool(const char *s, bool *vp);
-int  scn_mapping_apply(struct loader *ld, yaml_node_t *node,
-		       const char *what, scn_key_h *h, void *obj);
+/* a file name relative to the scenario file's directory */
 int  scn_path(struct loader *ld, const char *name, char **fullp);
 
 /* scnmedia.c: the step keys 'media' and 'srtp' */

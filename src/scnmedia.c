@@ -38,7 +38,7 @@ static void cfg_destructor(void *arg)
 static int mode_parse(struct loader *ld, yaml_node_t *v,
 		      enum rtp_mode *modep)
 {
-	const char *s = scn_scalar(v);
+	const char *s = scalar(v);
 	size_t i;
 
 	for (i = 0; s && i < ARRAY_SIZE(modes); ++i) {
@@ -48,7 +48,7 @@ static int mode_parse(struct loader *ld, yaml_node_t *v,
 		}
 	}
 
-	scn_err(ld, v, "'mode' must be echo, tone, file, silence or none");
+	node_err(ld, v, "'mode' must be echo, tone, file, silence or none");
 
 	return EBADMSG;
 }
@@ -58,11 +58,11 @@ static int tone_h(struct loader *ld, void *obj, const char *key,
 		  yaml_node_t *k, yaml_node_t *v)
 {
 	struct rtp_cfg *cfg = obj;
-	const char *s = scn_scalar(v);
+	const char *s = scalar(v);
 
 	if (!strcmp(key, "freq")) {
-		if (scn_uint(s, 50, 3900, &cfg->freq)) {
-			scn_err(ld, v, "'freq' must be 50..3900 (Hz)");
+		if (uint_parse(s, 50, 3900, &cfg->freq)) {
+			node_err(ld, v, "'freq' must be 50..3900 (Hz)");
 			return EBADMSG;
 		}
 		return 0;
@@ -71,15 +71,15 @@ static int tone_h(struct loader *ld, void *obj, const char *key,
 	if (!strcmp(key, "on") || !strcmp(key, "off")) {
 		uint32_t *msp = key[1] == 'n' ? &cfg->on : &cfg->off;
 
-		if (scn_duration(s, msp)) {
-			scn_err(ld, v, "bad '%s' '%s': use e.g. 1s or 400ms",
+		if (duration_parse(s, msp)) {
+			node_err(ld, v, "bad '%s' '%s': use e.g. 1s or 400ms",
 				key, s ? s : "");
 			return EBADMSG;
 		}
 		return 0;
 	}
 
-	scn_err(ld, k, "unknown tone key '%s' (expected freq, on, off)", key);
+	node_err(ld, k, "unknown tone key '%s' (expected freq, on, off)", key);
 
 	return EBADMSG;
 }
@@ -87,12 +87,12 @@ static int tone_h(struct loader *ld, void *obj, const char *key,
 
 static int wav_take(struct loader *ld, yaml_node_t *v, struct rtp_cfg *cfg)
 {
-	const char *name = scn_scalar(v);
+	const char *name = scalar(v);
 	char *full = NULL;
 	int err;
 
 	if (!name || !*name) {
-		scn_err(ld, v, "'file' needs a WAV file name");
+		node_err(ld, v, "'file' needs a WAV file name");
 		return EBADMSG;
 	}
 
@@ -102,12 +102,12 @@ static int wav_take(struct loader *ld, yaml_node_t *v, struct rtp_cfg *cfg)
 
 	err = wav_load(full, &cfg->pcm, &cfg->pcmc);
 	if (err == ENOTSUP)
-		scn_err(ld, v, "'%s' is not PCM, mono, 16 bit, 8 or 16 kHz",
+		node_err(ld, v, "'%s' is not PCM, mono, 16 bit, 8 or 16 kHz",
 			full);
 	else if (err == EBADMSG)
-		scn_err(ld, v, "'%s' is not a WAV file with audio", full);
+		node_err(ld, v, "'%s' is not a WAV file with audio", full);
 	else if (err && err != ENOMEM)
-		scn_err(ld, v, "cannot read '%s': %m", full, err);
+		node_err(ld, v, "cannot read '%s': %m", full, err);
 
 	mem_deref(full);
 
@@ -120,7 +120,7 @@ static int media_h(struct loader *ld, void *obj, const char *key,
 {
 	struct mload *ml = obj;
 	struct rtp_cfg *cfg = ml->cfg;
-	const char *s = scn_scalar(v);
+	const char *s = scalar(v);
 
 	if (!strcmp(key, "mode")) {
 		ml->has_mode = true;
@@ -134,20 +134,20 @@ static int media_h(struct loader *ld, void *obj, const char *key,
 
 	if (!strcmp(key, "tone")) {
 		ml->tone = v;
-		return scn_mapping_apply(ld, v, "'tone'", tone_h, cfg);
+		return mapping_apply(ld, v, "'tone'", tone_h, cfg);
 	}
 
 	if (!strcmp(key, "loop") || !strcmp(key, "hangup-at-end")) {
 		bool *bp = key[0] == 'l' ? &cfg->loop : &cfg->hangup_end;
 
-		if (scn_bool(s, bp)) {
-			scn_err(ld, v, "'%s' must be true or false", key);
+		if (bool_parse(s, bp)) {
+			node_err(ld, v, "'%s' must be true or false", key);
 			return EBADMSG;
 		}
 		return 0;
 	}
 
-	scn_err(ld, k, "unknown media key '%s' (expected mode, file, loop, "
+	node_err(ld, k, "unknown media key '%s' (expected mode, file, loop, "
 		"hangup-at-end, tone)", key);
 
 	return EBADMSG;
@@ -165,22 +165,22 @@ static int media_check(struct loader *ld, yaml_node_t *node,
 			RTP_ECHO;
 
 	if (cfg->mode == RTP_FILE && !ml->file) {
-		scn_err(ld, node, "media mode 'file' needs 'file'");
+		node_err(ld, node, "media mode 'file' needs 'file'");
 		return EBADMSG;
 	}
 
 	if (ml->file && cfg->mode != RTP_FILE) {
-		scn_err(ld, ml->file, "'file' only goes with mode 'file'");
+		node_err(ld, ml->file, "'file' only goes with mode 'file'");
 		return EBADMSG;
 	}
 
 	if (ml->tone && cfg->mode != RTP_TONE) {
-		scn_err(ld, ml->tone, "'tone' only goes with mode 'tone'");
+		node_err(ld, ml->tone, "'tone' only goes with mode 'tone'");
 		return EBADMSG;
 	}
 
 	if (cfg->mode == RTP_TONE && cfg->off && !cfg->on) {
-		scn_err(ld, ml->tone, "a tone with 'off' needs 'on'");
+		node_err(ld, ml->tone, "a tone with 'off' needs 'on'");
 		return EBADMSG;
 	}
 
@@ -212,14 +212,14 @@ int scn_media_parse(struct loader *ld, yaml_node_t *node,
 	if (node->type == YAML_SCALAR_NODE) {
 		err = mode_parse(ld, node, &cfg->mode);
 		if (!err && cfg->mode == RTP_FILE) {
-			scn_err(ld, node, "mode 'file' needs 'file': use "
+			node_err(ld, node, "mode 'file' needs 'file': use "
 				"{file: x.wav}");
 			err = EBADMSG;
 		}
 		return err;
 	}
 
-	err = scn_mapping_apply(ld, node, "'media'", media_h, &ml);
+	err = mapping_apply(ld, node, "'media'", media_h, &ml);
 	if (err)
 		return err;
 
@@ -233,7 +233,7 @@ int scn_media_parse(struct loader *ld, yaml_node_t *node,
 int scn_srtp_parse(struct loader *ld, yaml_node_t *node,
 		   enum srtp_use *usep)
 {
-	const char *s = scn_scalar(node);
+	const char *s = scalar(node);
 
 	if (s && !strcmp(s, "optional"))
 		*usep = SRTP_USE_OPTIONAL;
@@ -242,7 +242,7 @@ int scn_srtp_parse(struct loader *ld, yaml_node_t *node,
 	else if (s && !strcmp(s, "refused"))
 		*usep = SRTP_USE_REFUSED;
 	else {
-		scn_err(ld, node, "'srtp' must be optional, required or "
+		node_err(ld, node, "'srtp' must be optional, required or "
 			"refused");
 		return EBADMSG;
 	}
