@@ -382,6 +382,7 @@ static int answer(struct prack *p, const struct sip_msg *msg,
 		  struct mbuf **mbp)
 {
 	const size_t pos = msg->mb->pos;
+	const char *why = NULL;
 	struct sa laddr;
 	int err;
 
@@ -392,7 +393,8 @@ static int answer(struct prack *p, const struct sip_msg *msg,
 			return err;
 	}
 
-	err = media_answer(p->media, msg->mb, SRTP_USE_OPTIONAL, mbp, NULL);
+	/* ENOTSUP (no stream we take) is a 488 like a bad offer */
+	err = media_answer(p->media, msg->mb, SRTP_USE_OPTIONAL, mbp, &why);
 	msg->mb->pos = pos;
 
 	return err;
@@ -524,7 +526,7 @@ static void prack_recv_update(struct prack *p, struct early *e,
 	else if (offer) {
 		err = answer(p, msg, &sdp);
 		e->oa = OA_DONE;
-		if (err == EBADMSG)
+		if (err == EBADMSG || err == ENOTSUP)
 			sc = 488;
 		else if (err)
 			sc = 500;
