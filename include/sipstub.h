@@ -349,7 +349,7 @@ struct ctrl;
 struct evring;
 
 int  ctrl_alloc(struct ctrl **cp, const struct sa *laddr, struct uas *uas,
-		struct evlog *el);
+		struct evlog *el, struct expect *ex, struct calls *calls);
 int  ctrl_addr_parse(struct sa *sa, const char *spec);
 int  evring_alloc(struct evring **rp, struct evlog *el);
 int  evring_stream(struct evring *r, struct tcp_conn *tc, uint64_t from);

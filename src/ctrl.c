@@ -28,6 +28,8 @@ struct ctrl {
 	struct uas *uas;
 	struct evlog *el;
 	struct evring *ring;
+	struct expect *ex;          /* NULL: the scenario expects nothing */
+	struct calls *calls;
 };
 
 typedef void (route_h)(struct ctrl *c, struct http_conn *conn,
@@ -54,6 +56,8 @@ static void ctrl_destructor(void *arg)
 	mem_deref(c->ring);
 	mem_deref(c->uas);
 	mem_deref(c->el);
+	mem_deref(c->ex);
+	mem_deref(c->calls);
 }
 
 
@@ -164,11 +168,49 @@ static void reset_handler(struct ctrl *c, struct http_conn *conn,
 
 	mem_deref(od);
 
-	/* merge: expect_reset() goes here too */
 	trace_reset(uas_trace(c->uas));
+	expect_reset(c->ex);
 	evlog_event(c->el, "reset", NULL, NULL);
 
-	reply_json(conn, 200, "OK", "{\"reset\":[\"stats\"]}");
+	reply_json(conn, 200, "OK", "{\"reset\":[\"stats\","
+		   "\"expectations\"]}");
+}
+
+
+static void expect_handler(struct ctrl *c, struct http_conn *conn,
+			   const struct http_msg *msg, const struct pl *id)
+{
+	(void)msg;
+	(void)id;
+
+	reply_json(conn, 200, "OK", "%H", expect_print_json, c->ex);
+}
+
+
+struct callsq {
+	const struct calls *calls;
+	bool live;
+};
+
+
+static int calls_print(struct re_printf *pf, const struct callsq *q)
+{
+	return calls_print_json(pf, q->calls, q->live);
+}
+
+
+/* ?live=1 (or true): only the calls not yet ended */
+static void calls_handler(struct ctrl *c, struct http_conn *conn,
+			  const struct http_msg *msg, const struct pl *id)
+{
+	struct callsq q;
+	(void)id;
+
+	q.calls = c->calls;
+	q.live  = !re_regex(msg->prm.p, msg->prm.l, "[?&]1live=[1t]1", NULL,
+			    NULL);
+
+	reply_json(conn, 200, "OK", "{\"calls\":%H}", calls_print, &q);
 }
 
 
@@ -411,10 +453,11 @@ static void bye_handler(struct ctrl *c, struct http_conn *conn,
 }
 
 
-/* GET /calls and GET /expectations come in at the merge */
 static const struct route routes[] = {
 	{"GET",  "/",         page_handler},
 	{"GET",  "/stats",    stats_handler},
+	{"GET",  "/calls",    calls_handler},
+	{"GET",  "/expectations", expect_handler},
 	{"GET",  "/events",   events_handler},
 	{"POST", "/scenario", scenario_handler},
 	{"POST", "/reset",    reset_handler},
@@ -502,11 +545,13 @@ static void req_handler(struct http_conn *conn, const struct http_msg *msg,
  * @param laddr Address to listen on
  * @param uas   UAS
  * @param el    Event log (its lines feed GET /events)
+ * @param ex    Expectations (GET /expectations, POST /reset), or NULL
+ * @param calls Call summaries (GET /calls), or NULL
  *
  * @return 0 if success, otherwise errorcode
  */
 int ctrl_alloc(struct ctrl **cp, const struct sa *laddr, struct uas *uas,
-	       struct evlog *el)
+	       struct evlog *el, struct expect *ex, struct calls *calls)
 {
 	struct ctrl *c;
 	struct sa bound;
@@ -519,8 +564,10 @@ int ctrl_alloc(struct ctrl **cp, const struct sa *laddr, struct uas *uas,
 	if (!c)
 		return ENOMEM;
 
-	c->uas = mem_ref(uas);
-	c->el  = mem_ref(el);
+	c->uas   = mem_ref(uas);
+	c->el    = mem_ref(el);
+	c->ex    = mem_ref(ex);
+	c->calls = mem_ref(calls);
 
 	err = evring_alloc(&c->ring, el);
 	if (err)

@@ -567,7 +567,8 @@ static int tls_setup(void)
 }
 
 
-/* The tap's consumers: expectations, and calls for --calls/--report */
+/* The tap's consumers: expectations, and calls for --calls, --report
+ * and the control API's GET /calls */
 static int tap_setup(void)
 {
 	int err = 0;
@@ -575,7 +576,7 @@ static int tap_setup(void)
 	if (scenario_expect_count(app.scn))
 		err = expect_alloc(&app.ex, app.scn, app.el);
 
-	if (!err && (app.ncalls || app.report))
+	if (!err && (app.ncalls || app.report || app.ctrl_on))
 		err = calls_alloc(&app.calls, RECENT_CALLS, app.el,
 				  calls_handler, NULL);
 
@@ -706,7 +707,8 @@ static int run(int argc, char *argv[])
 		return err;
 
 	if (app.ctrl_on) {
-		err = ctrl_alloc(&app.ctrl, &app.ctrl_addr, app.uas, app.el);
+		err = ctrl_alloc(&app.ctrl, &app.ctrl_addr, app.uas, app.el,
+				 app.ex, app.calls);
 		if (err) {
 			(void)re_fprintf(stderr, "sipstub: cannot listen on "
 					 "control %J: %m\n", &app.ctrl_addr,

@@ -136,11 +136,30 @@ class Ctrl(SipstubTestCase):
         code, _, body = api(self.cport, "POST", "/reset", "{}",
                              {"Content-Type": "application/json"})
         self.assertEqual(code, 200)
-        self.assertEqual(body, {"reset": ["stats"]})
+        self.assertEqual(body, {"reset": ["stats", "expectations"]})
         code, _, st = api(self.cport, "GET", "/stats")
         self.assertEqual(st, {"requests": {}, "responses": {},
                               "requests_total": 0, "responses_total": 0})
         self.stub.wait_event(lambda e: e.get("event") == "reset")
+
+    def test_calls(self):
+        """GET /calls: the ended call with its codes and how it ended;
+        ?live=1 leaves ended calls out."""
+        self.assertEqual(api(self.cport, "GET", "/calls")[2], {"calls": []})
+        self.call("u1")
+        code, hdrs, body = api(self.cport, "GET", "/calls")
+        self.assertEqual(code, 200)
+        self.assertEqual(hdrs["content-type"], "application/json")
+        calls = body["calls"]
+        self.assertEqual(len(calls), 1, calls)
+        inv = self.stub.sip(dir="in", method="INVITE", kind="request")[0]
+        self.assertEqual(calls[0]["call_id"], inv["call_id"])
+        self.assertEqual(calls[0]["codes"], [100, 180, 200])
+        self.assertEqual(calls[0]["state"], "ended")
+        self.assertEqual(calls[0]["ended"], "bye")
+        self.assertEqual(calls[0]["bye_by"], "client")
+        self.assertEqual(api(self.cport, "GET", "/calls?live=1")[2],
+                         {"calls": []})
 
     def test_errors(self):
         code, _, body = api(self.cport, "GET", "/nowhere")
@@ -336,6 +355,9 @@ class Ctrl(SipstubTestCase):
             ack = self.stub.wait_event(lambda e: e.get("method") == "ACK"
                                        and e.get("dir") == "in", 20)
             cid = urllib.parse.quote(ack["call_id"], safe="")
+            live = api(self.cport, "GET", "/calls?live=1")[2]["calls"]
+            self.assertEqual([c["call_id"] for c in live], [ack["call_id"]])
+            self.assertEqual(live[0]["state"], "answered")
             code, hdrs, body = api(self.cport, "POST",
                                     "/calls/%s/bye" % cid)
             self.assertEqual(code, 202, body)
@@ -360,6 +382,61 @@ class Ctrl(SipstubTestCase):
         code, _, _ = api(self.cport, "POST",
                          "/calls/%s/bye" % ack["call_id"])
         self.assertEqual(code, 404)
+
+
+class CtrlExpect(SipstubTestCase):
+    """GET /expectations: the verdict so far; POST /reset starts the
+    expectations over."""
+
+    def setUp(self):
+        self.cport = free_port()
+        self.dir = tempfile.mkdtemp(prefix="sipstub-ctrl-")
+        self.scenario = os.path.join(self.dir, "expect.yaml")
+        with open(self.scenario, "w") as f:
+            f.write("expect:\n"
+                    "  - {name: two-options, request: OPTIONS, count: 2}\n")
+        self.extra = ["--control", str(self.cport)]
+        super().setUp()
+
+    def options(self, n):
+        c = UdpClient()
+        try:
+            for i in range(n):
+                c.send(request("OPTIONS", "sip:x@127.0.0.1:%d"
+                               % self.stub.port, c.port,
+                               callid="ctrl-exp-%d-%d" % (n, i)),
+                       ("127.0.0.1", self.stub.port))
+                self.assertEqual(status(c.recv()), 200)
+        finally:
+            c.close()
+
+    def verdict(self):
+        code, hdrs, body = api(self.cport, "GET", "/expectations")
+        self.assertEqual(code, 200)
+        self.assertEqual(hdrs["content-type"], "application/json")
+        return body
+
+    def test_expectations_and_reset(self):
+        v = self.verdict()
+        self.assertEqual((v["result"], v["passed"], v["failed"]),
+                         ("fail", 0, 1))
+        self.assertEqual(v["items"][0]["name"], "two-options")
+        self.options(2)
+        v = self.verdict()
+        self.assertEqual((v["result"], v["passed"], v["failed"]),
+                         ("pass", 1, 0))
+        code, _, body = api(self.cport, "POST", "/reset")
+        self.assertEqual(body, {"reset": ["stats", "expectations"]})
+        self.options(1)
+        v = self.verdict()
+        self.assertEqual((v["result"], v["failed"]), ("fail", 1))
+        self.options(1)
+        self.assertEqual(self.verdict()["result"], "pass")
+
+    def tearDown(self):
+        super().tearDown()
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class CtrlOptions(unittest.TestCase):
