@@ -496,6 +496,19 @@ struct le *rawrx_le(struct rawrx *rx);
 void rawrx_via_sent(struct pl *val, const struct sip_msg *msg);
 
 
+/* Probe: the socket of a UDP transport (libre 1.1.0 hides it) */
+
+/* The request line of a probe: any worker's probe is dropped unseen */
+#define PROBE_RLINE "OPTIONS sip:sipstub-probe@"
+
+struct probe;
+
+int  probe_alloc(struct probe **prp);
+int  probe_udp_sock(struct probe *pr, const struct sa *bound,
+		    unsigned workers, struct udp_sock **usp);
+void probe_recv(struct probe *pr, const struct sip_msg *msg);
+
+
 /* Validate: RFC 3261 checks that libre's parser leaves to the UAS */
 
 int  validate_request(const struct sip_msg *msg, uint16_t *scodep,

@@ -1,126 +1,46 @@
 /**
- * @file main.c  sipstub: command line, setup, event loop, teardown
+ * @file main.c  sipstub: setup, listeners, event loop, stop, teardown
+ *
+ * The options are parsed by cli.c.
  *
  * Copyright (C) 2026 The sipstub authors
  */
 #include <string.h>
 #include <stdlib.h>
-#include <getopt.h>
 #include <signal.h>
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sipstub.h>
+#include "cli.h"
 
 
 enum {
-	LISTEN_MAX = 32,
-	OPT_TLS_CERT = 256,    /* long options without a letter */
-	OPT_RTP_PORTS,
 	RECENT_CALLS = 1000,   /* ended calls in the --report */
 	EXIT_FAILED = 1,       /* an expectation did not hold */
-	EXIT_USAGE = 2,        /* a usage or scenario error */
-};
-
-struct listen_spec {
-	enum sip_transp tp;
-	struct sa laddr;
 };
 
 static struct sipstub {
+	struct cli_opts opt;
 	struct scenario *scn;
 	struct evlog *el;
 	struct uas *uas;
 	struct tls_srv *tls;       /* with a tls: listener */
 	struct pcap *pcap;
 	struct ctrl *ctrl;
-	struct sa ctrl_addr;
-	bool ctrl_on;
 	struct expect *ex;
 	struct calls *calls;
 	struct tmr tmr_dur;        /* --duration */
 	struct tmr tmr_idle;       /* --idle */
 	uint64_t idle_n;           /* messages at the last idle check */
 	unsigned idle_quiet;       /* checks without a message */
-	uint32_t duration;         /* ms */
-	uint32_t idle;             /* ms */
-	uint32_t ncalls;           /* --calls */
-	const char *junit;
-	const char *report;
 	const char *stop_reason;
 	uint64_t t0;
-	struct listen_spec lsv[LISTEN_MAX];
-	size_t lsc;
-	const char *events;
-	const char *tls_cert;
-	const char *pcap_path;
-	size_t max_size;
-	struct guard_cfg limits;
-	unsigned workers;
 	unsigned worker;           /* this worker's index */
 	int sigfd;
 	bool stop;
-	bool trace;
-	bool check;
 	bool scn_err;              /* a scenario did not load */
-} app = {.sigfd = -1, .max_size = SIPSTUB_MAX_SIZE, .workers = 1};
-
-
-static void usage(FILE *f)
-{
-	(void)re_fprintf(f,
-	"usage: sipstub [OPTIONS] [SCENARIO...]\n"
-	"\n"
-	"A SIP user-agent server that answers from scenario files.\n"
-	"Without a scenario it runs the built-in dial-a-code scenario:\n"
-	"INVITE sip:486@host gets 486, any other user gets a call.\n"
-	"\n"
-	"  -l, --listen PROTO:ADDR:PORT  listen on udp, tcp or tls "
-	"(repeatable),\n"
-	"                                e.g. udp:127.0.0.1:5060, "
-	"tcp:[::1]:5070;\n"
-	"                                port 0 picks a free port\n"
-	"                                (default: udp and tcp on port 5060,"
-	"\n"
-	"                                all IPv4 and IPv6 addresses)\n"
-	"      --tls-cert FILE           PEM certificate and key for tls:\n"
-	"                                (default: a self-signed one)\n"
-	"  -c, --check FILE...           check scenario files and exit\n"
-	"  -e, --events FILE             JSON-lines event log "
-	"('-' for stdout)\n"
-	"  -t, --trace                   print every SIP message to stderr\n"
-	"  -p, --pcap FILE               write every SIP message to a pcap "
-	"file\n"
-	"  -C, --control [ADDR:]PORT     HTTP control API and call-ladder "
-	"page\n"
-	"                                (ADDR default 127.0.0.1)\n"
-	"  -m, --max-size BYTES          larger UDP requests get 513 "
-	"(default 65535)\n"
-	"  -w, --workers N               N processes sharing the ports "
-	"(SO_REUSEPORT;\n"
-	"                                default 1)\n"
-	"  -L, --limit NAME=VALUE        transactions, dialogs, tcp "
-	"(connections),\n"
-	"                                tcp-idle (s), retry-after (s of a "
-	"503)\n"
-	"  -d, --duration TIME           stop after this long (30s, 2m)\n"
-	"  -n, --calls N                 stop when N calls have ended\n"
-	"  -i, --idle TIME               stop after no SIP message for "
-	"this long\n"
-	"  -j, --junit FILE              write the expectations as JUnit "
-	"XML\n"
-	"  -r, --report FILE             write expectations and calls as "
-	"JSON\n"
-	"      --rtp-ports MIN-MAX       RTP/RTCP port pairs of calls "
-	"(default\n"
-	"                                10000-59999)\n"
-	"\n"
-	"With expect: in a scenario, the exit code is 0 if every "
-	"expectation held,\n"
-	"1 if one failed; 2 means a usage or scenario error.\n"
-	"  -h, --help                    this help\n"
-	"  -V, --version                 print the version\n");
-}
+} app = {.sigfd = -1};
 
 
 static void scn_err_handler(const char *file, size_t line, size_t col,
@@ -129,54 +49,6 @@ static void scn_err_handler(const char *file, size_t line, size_t col,
 	(void)arg;
 
 	(void)re_fprintf(stderr, "%s:%zu:%zu: %s\n", file, line, col, msg);
-}
-
-
-static int listen_parse(const char *spec)
-{
-	struct listen_spec *ls;
-	const char *colon = strchr(spec, ':');
-	struct pl proto, port;
-
-	if (app.lsc >= LISTEN_MAX) {
-		(void)re_fprintf(stderr, "sipstub: too many --listen\n");
-		return E2BIG;
-	}
-
-	ls = &app.lsv[app.lsc];
-
-	if (!colon)
-		goto bad;
-
-	proto.p = spec;
-	proto.l = colon - spec;
-	if (!pl_strcasecmp(&proto, "udp"))
-		ls->tp = SIP_TRANSP_UDP;
-	else if (!pl_strcasecmp(&proto, "tcp"))
-		ls->tp = SIP_TRANSP_TCP;
-	else if (!pl_strcasecmp(&proto, "tls"))
-		ls->tp = SIP_TRANSP_TLS;
-	else
-		goto bad;
-
-	if (sa_decode(&ls->laddr, colon + 1, strlen(colon + 1)))
-		goto bad;
-
-	/* sa_decode() takes the port modulo 65536 */
-	pl_set_str(&port, strrchr(spec, ':') + 1);
-	if (!port.l || port.l > 5 || strspn(port.p, "0123456789") != port.l ||
-	    pl_u32(&port) > 65535)
-		goto bad;
-
-	++app.lsc;
-
-	return 0;
-
- bad:
-	(void)re_fprintf(stderr, "sipstub: bad --listen '%s' (expected "
-			 "udp:ADDR:PORT, tcp:ADDR:PORT or tls:ADDR:PORT)\n",
-			 spec);
-	return EINVAL;
 }
 
 
@@ -298,69 +170,6 @@ static int listen_default(void)
 }
 
 
-/* A decimal option value in min..max */
-static int num_parse(const char *opt, const char *s, unsigned long min,
-		     unsigned long max, const char *unit, unsigned long *vp)
-{
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-
-	if (*s < '0' || *s > '9' || *end || v < min || v > max) {
-		(void)re_fprintf(stderr, "sipstub: bad --%s '%s' (%lu..%lu%s)\n",
-				 opt, s, min, max, unit);
-		return EINVAL;
-	}
-
-	*vp = v;
-
-	return 0;
-}
-
-
-/* A time option: 30s, 500ms, 2m */
-static int time_parse(const char *opt, const char *s, uint32_t *msp)
-{
-	if (duration_parse(s, msp) || !*msp) {
-		(void)re_fprintf(stderr, "sipstub: bad --%s '%s' (a time such "
-				 "as 30s, 500ms or 2m)\n", opt, s);
-		return EINVAL;
-	}
-
-	return 0;
-}
-
-
-/* Workers bind the same ports: port 0 would give each its own */
-static int workers_check(void)
-{
-	size_t i;
-
-	/* one capture file, one control port */
-	if (app.workers > 1 && (app.pcap_path || app.ctrl_on)) {
-		(void)re_fprintf(stderr, "sipstub: --pcap and --control need "
-				 "one worker\n");
-		return EINVAL;
-	}
-
-	if (app.workers > 1 && (app.ncalls || app.idle || app.junit ||
-				app.report)) {
-		(void)re_fprintf(stderr, "sipstub: --calls, --idle, --junit "
-				 "and --report need one worker\n");
-		return EINVAL;
-	}
-
-	for (i = 0; i < app.lsc && app.workers > 1; i++) {
-		if (!sa_port(&app.lsv[i].laddr)) {
-			(void)re_fprintf(stderr, "sipstub: --workers needs "
-					 "fixed ports, not port 0\n");
-			return EINVAL;
-		}
-	}
-
-	return 0;
-}
-
-
 static void signal_handler(int flags, void *arg)
 {
 	struct signalfd_siginfo si;
@@ -414,7 +223,8 @@ static void idle_handler(void *arg)
 		return;
 	}
 
-	tmr_start(&app.tmr_idle, MAX(app.idle / 4, 1u), idle_handler, NULL);
+	tmr_start(&app.tmr_idle, MAX(app.opt.idle / 4, 1u), idle_handler,
+		  NULL);
 }
 
 
@@ -422,7 +232,7 @@ static void calls_handler(uint32_t ended, void *arg)
 {
 	(void)arg;
 
-	if (app.ncalls && ended >= app.ncalls)
+	if (app.opt.ncalls && ended >= app.opt.ncalls)
 		stop("calls");
 }
 
@@ -542,13 +352,13 @@ static int tls_setup(void)
 	size_t i, n = 0;
 	int err;
 
-	for (i = 0; i < app.lsc; i++) {
-		if (app.lsv[i].tp == SIP_TRANSP_TLS)
-			addrv[n++] = app.lsv[i].laddr;
+	for (i = 0; i < app.opt.lsc; i++) {
+		if (app.opt.lsv[i].tp == SIP_TRANSP_TLS)
+			addrv[n++] = app.opt.lsv[i].laddr;
 	}
 
 	if (!n) {
-		if (!app.tls_cert)
+		if (!app.opt.tls_cert)
 			return 0;
 
 		(void)re_fprintf(stderr, "sipstub: --tls-cert needs "
@@ -556,11 +366,12 @@ static int tls_setup(void)
 		return EINVAL;
 	}
 
-	err = tls_srv_alloc(&app.tls, app.tls_cert, addrv, n);
+	err = tls_srv_alloc(&app.tls, app.opt.tls_cert, addrv, n);
 	if (err) {
 		(void)re_fprintf(stderr, "sipstub: TLS certificate%s%s: %m\n",
-				 app.tls_cert ? " " : "",
-				 app.tls_cert ? app.tls_cert : "", err);
+				 app.opt.tls_cert ? " " : "",
+				 app.opt.tls_cert ? app.opt.tls_cert : "",
+				 err);
 	}
 
 	return err;
@@ -576,7 +387,7 @@ static int tap_setup(void)
 	if (scenario_expect_count(app.scn))
 		err = expect_alloc(&app.ex, app.scn, app.el);
 
-	if (!err && (app.ncalls || app.report || app.ctrl_on))
+	if (!err && (app.opt.ncalls || app.opt.report || app.opt.ctrl_on))
 		err = calls_alloc(&app.calls, RECENT_CALLS, app.el,
 				  calls_handler, NULL);
 
@@ -592,7 +403,8 @@ static int tap_setup(void)
 static int run_end(int argc, char *argv[])
 {
 	struct report r;
-	FILE *out = app.events && !strcmp(app.events, "-") ? stderr : stdout;
+	FILE *out = app.opt.events && !strcmp(app.opt.events, "-") ?
+		stderr : stdout;
 	int err = 0;
 
 	expect_finish(app.ex, tmr_jiffies());
@@ -612,19 +424,19 @@ static int run_end(int argc, char *argv[])
 	(void)re_fprintf(out, "%H", expect_print_lines, app.ex);
 	(void)fflush(out);
 
-	if (app.junit) {
-		err = report_junit_write(app.junit, &r);
+	if (app.opt.junit) {
+		err = report_junit_write(app.opt.junit, &r);
 		if (err)
 			(void)re_fprintf(stderr, "sipstub: cannot write %s: "
-					 "%m\n", app.junit, err);
+					 "%m\n", app.opt.junit, err);
 	}
 
-	if (app.report) {
-		int e = report_json_write(app.report, &r);
+	if (app.opt.report) {
+		int e = report_json_write(app.opt.report, &r);
 
 		if (e)
 			(void)re_fprintf(stderr, "sipstub: cannot write %s: "
-					 "%m\n", app.report, e);
+					 "%m\n", app.opt.report, e);
 		err = err ? err : e;
 	}
 
@@ -641,7 +453,7 @@ static int run(int argc, char *argv[])
 	if (err)
 		return err;
 
-	if (app.workers > 1 && scenario_expect_count(app.scn)) {
+	if (app.opt.workers > 1 && scenario_expect_count(app.scn)) {
 		(void)re_fprintf(stderr, "sipstub: expect: needs one worker "
 				 "(no --workers)\n");
 		app.scn_err = true;
@@ -655,27 +467,29 @@ static int run(int argc, char *argv[])
 	}
 
 	/* --control streams the event log, even without a file */
-	if (app.events || app.ctrl_on) {
-		err = evlog_alloc(&app.el, app.events);
+	if (app.opt.events || app.opt.ctrl_on) {
+		err = evlog_alloc(&app.el, app.opt.events);
 		if (err) {
 			(void)re_fprintf(stderr, "sipstub: cannot open event "
-					 "log '%s': %m\n", app.events, err);
+					 "log '%s': %m\n", app.opt.events,
+					 err);
 			return err;
 		}
 
-		if (app.workers > 1)
+		if (app.opt.workers > 1)
 			evlog_set_worker(app.el, app.worker);
 	}
 
-	err = uas_alloc(&app.uas, app.scn, app.el, app.trace, &app.limits);
+	err = uas_alloc(&app.uas, app.scn, app.el, app.opt.trace,
+			&app.opt.limits);
 	if (err)
 		return err;
 
-	if (app.pcap_path) {
-		err = pcap_alloc(&app.pcap, app.pcap_path);
+	if (app.opt.pcap_path) {
+		err = pcap_alloc(&app.pcap, app.opt.pcap_path);
 		if (err) {
 			(void)re_fprintf(stderr, "sipstub: cannot open pcap "
-					 "file '%s': %m\n", app.pcap_path,
+					 "file '%s': %m\n", app.opt.pcap_path,
 					 err);
 			return err;
 		}
@@ -687,15 +501,16 @@ static int run(int argc, char *argv[])
 	if (err)
 		return err;
 
-	uas_set_max_size(app.uas, app.max_size);
+	uas_set_max_size(app.uas, app.opt.max_size);
 	uas_set_tls(app.uas, app.tls);
-	uas_set_workers(app.uas, app.workers);
+	uas_set_workers(app.uas, app.opt.workers);
 
-	reuseport_set(app.workers > 1);
+	reuseport_set(app.opt.workers > 1);
 
-	if (app.lsc) {
-		for (i = 0; i < app.lsc && !err; i++)
-			err = listen_spec(app.lsv[i].tp, &app.lsv[i].laddr);
+	if (app.opt.lsc) {
+		for (i = 0; i < app.opt.lsc && !err; i++)
+			err = listen_spec(app.opt.lsv[i].tp,
+					  &app.opt.lsv[i].laddr);
 	}
 	else {
 		err = listen_default();
@@ -706,28 +521,29 @@ static int run(int argc, char *argv[])
 	if (err)
 		return err;
 
-	if (app.ctrl_on) {
-		err = ctrl_alloc(&app.ctrl, &app.ctrl_addr, app.uas, app.el,
-				 app.ex, app.calls);
+	if (app.opt.ctrl_on) {
+		err = ctrl_alloc(&app.ctrl, &app.opt.ctrl_addr, app.uas,
+				 app.el, app.ex, app.calls);
 		if (err) {
 			(void)re_fprintf(stderr, "sipstub: cannot listen on "
-					 "control %J: %m\n", &app.ctrl_addr,
-					 err);
+					 "control %J: %m\n",
+					 &app.opt.ctrl_addr, err);
 			return err;
 		}
 	}
 
 	evlog_event(app.el, "start", NULL, ",\"version\":\"%s\","
 		    "\"rules\":%u,\"workers\":%u", SIPSTUB_VERSION,
-		    scenario_rule_count(app.scn), app.workers);
+		    scenario_rule_count(app.scn), app.opt.workers);
 	evlog_flush(app.el);
 
 	app.t0 = tmr_jiffies();
-	if (app.duration)
-		tmr_start(&app.tmr_dur, app.duration, duration_handler, NULL);
-	if (app.idle)
-		tmr_start(&app.tmr_idle, MAX(app.idle / 4, 1u), idle_handler,
+	if (app.opt.duration)
+		tmr_start(&app.tmr_dur, app.opt.duration, duration_handler,
 			  NULL);
+	if (app.opt.idle)
+		tmr_start(&app.tmr_idle, MAX(app.opt.idle / 4, 1u),
+			  idle_handler, NULL);
 
 	/* the UAS holds it, until POST /scenario replaces it */
 	app.scn = mem_deref(app.scn);
@@ -748,151 +564,23 @@ static int run(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{"listen",  required_argument, NULL, 'l'},
-		{"check",   no_argument,       NULL, 'c'},
-		{"events",  required_argument, NULL, 'e'},
-		{"trace",   no_argument,       NULL, 't'},
-		{"pcap",    required_argument, NULL, 'p'},
-		{"control", required_argument, NULL, 'C'},
-		{"max-size", required_argument, NULL, 'm'},
-		{"workers", required_argument, NULL, 'w'},
-		{"limit",   required_argument, NULL, 'L'},
-		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
-		{"duration", required_argument, NULL, 'd'},
-		{"calls",   required_argument, NULL, 'n'},
-		{"idle",    required_argument, NULL, 'i'},
-		{"junit",   required_argument, NULL, 'j'},
-		{"report",  required_argument, NULL, 'r'},
-		{"rtp-ports", required_argument, NULL, OPT_RTP_PORTS},
-		{"help",    no_argument,       NULL, 'h'},
-		{"version", no_argument,       NULL, 'V'},
-		{NULL, 0, NULL, 0}
-	};
-	unsigned long v;
-	int c, err, rc;
+	int err, rc;
 
-	app.limits = guard_defaults;
+	rc = cli_parse(&app.opt, argc, argv);
+	if (rc >= 0)
+		return rc;
 
-	while ((c = getopt_long(argc, argv, "l:ce:tp:C:m:w:L:d:n:i:j:r:hV",
-				opts, NULL)) != -1) {
-
-		switch (c) {
-
-		case 'l':
-			if (listen_parse(optarg))
-				return EXIT_USAGE;
-			break;
-
-		case 'c':
-			app.check = true;
-			break;
-
-		case 'e':
-			app.events = optarg;
-			break;
-
-		case 't':
-			app.trace = true;
-			break;
-
-		case 'p':
-			app.pcap_path = optarg;
-			break;
-
-		case 'C':
-			if (ctrl_addr_parse(&app.ctrl_addr, optarg)) {
-				(void)re_fprintf(stderr, "sipstub: bad "
-						 "--control '%s' (expected "
-						 "PORT or ADDR:PORT)\n",
-						 optarg);
-				return 2;
-			}
-			app.ctrl_on = true;
-			break;
-
-		case 'm':
-			if (num_parse("max-size", optarg, 512, 65535, " bytes",
-				      &v))
-				return EXIT_USAGE;
-			app.max_size = v;
-			break;
-
-		case 'w':
-			if (num_parse("workers", optarg, 1, 64, "", &v))
-				return EXIT_USAGE;
-			app.workers = (unsigned)v;
-			break;
-
-		case 'L':
-			if (guard_parse(&app.limits, optarg)) {
-				(void)re_fprintf(stderr, "sipstub: bad --limit "
-						 "'%s' (see --help)\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-
-		case OPT_TLS_CERT:
-			app.tls_cert = optarg;
-			break;
-
-		case 'd':
-		case 'i':
-			if (time_parse(c == 'd' ? "duration" : "idle", optarg,
-				       c == 'd' ? &app.duration : &app.idle))
-				return EXIT_USAGE;
-			break;
-
-		case 'n':
-			if (num_parse("calls", optarg, 1, 100000000, "", &v))
-				return EXIT_USAGE;
-			app.ncalls = (uint32_t)v;
-			break;
-
-		case 'j':
-			app.junit = optarg;
-			break;
-
-		case 'r':
-			app.report = optarg;
-			break;
-
-		case OPT_RTP_PORTS:
-			if (rtp_ports_set(optarg)) {
-				(void)re_fprintf(stderr, "sipstub: bad "
-						 "--rtp-ports '%s' (MIN-MAX, "
-						 "1024-65535, MIN < MAX)\n",
-						 optarg);
-				return 2;
-			}
-			break;
-
-		case 'h':
-			usage(stdout);
-			return 0;
-
-		case 'V':
-			(void)re_printf("sipstub %s (libre %s)\n",
-					SIPSTUB_VERSION, sys_libre_version_get());
-			return 0;
-
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-
-	if (app.check)
+	if (app.opt.check)
 		return check_files(argc - optind, argv + optind);
 
-	if (workers_check())
+	if (cli_workers_check(&app.opt))
 		return EXIT_USAGE;
 
 	if (tls_setup())
 		return 2;
 
-	if (app.workers > 1) {
-		rc = workers_run(app.workers, &app.worker);
+	if (app.opt.workers > 1) {
+		rc = workers_run(app.opt.workers, &app.worker);
 
 		if (rc >= 0) {
 			mem_deref(app.tls);

@@ -9,8 +9,8 @@
  * decode gets 400 with a reason phrase saying what is wrong (505 for
  * another SIP version, 513 when too large) where its Via can be read,
  * else it is dropped, and either way the event log says so. libre 1.1.0 has no call that returns the socket of
- * a SIP transport, so uas.c learns it from a probe request sent to the
- * transport at start-up.
+ * a SIP transport, so probe.c learns it from a probe request sent to
+ * the transport at start-up.
  *
  * Copyright (C) 2026 The sipstub authors
  */

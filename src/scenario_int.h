@@ -1,7 +1,7 @@
 /**
  * @file scenario_int.h  Scenario and rule structs, shared by the loader
- *                       (scenario.c), rule matching (match.c) and the
- *                       expect: loader (expect_load.c)
+ *                       (scenario.c, scn_*.c), rule matching (match.c)
+ *                       and the expect: loader (expect_load.c)
  *
  * Copyright (C) 2026 The sipstub authors
  */
@@ -89,7 +89,10 @@ struct loader {
 typedef int (loader_key_h)(struct loader *ld, void *obj, const char *key,
 			   yaml_node_t *k, yaml_node_t *v);
 
-/* loader helpers (scenario.c) */
+/* scenario.c: the file, its documents and vars */
+void hdrval_destructor(void *arg);
+
+/* scn_yaml.c: YAML node helpers and scalar parsers */
 void node_err(struct loader *ld, const yaml_node_t *node,
 	      const char *fmt, ...);
 yaml_node_t *node_get(struct loader *ld, int id);
@@ -100,12 +103,24 @@ int  uint_parse(const char *s, uint32_t min, uint32_t max, uint32_t *vp);
 int  bool_parse(const char *s, bool *vp);
 int  mapping_apply(struct loader *ld, yaml_node_t *node, const char *what,
 		   loader_key_h *h, void *obj);
+bool key_dup(struct loader *ld, const yaml_node_t *map,
+	     const yaml_node_pair_t *pair);
+bool token_valid(const char *s);
+bool method_valid(const char *s);
+
+/* scn_step.c: reply steps */
 int  headers_parse(struct loader *ld, const yaml_node_t *node,
 		   struct list *hdrs);
+int  reply_parse(struct loader *ld, yaml_node_t *node, struct list *steps);
+
+/* scn_rule.c: rules and their match keys */
 int  methods_parse(struct loader *ld, yaml_node_t *node, struct rule *rule);
 int  match_key(struct loader *ld, struct rule *rule, const char *key,
 	       yaml_node_t *k, yaml_node_t *v);
 void rule_destructor(void *arg);
+int  rule_parse(struct loader *ld, yaml_node_t *node);
+int  simple_rule_parse(struct loader *ld, yaml_node_t *k, yaml_node_t *v,
+		       const char *method);
 
 /* match.c */
 bool rule_criteria_match(const struct rule *rule, const struct sip_msg *msg);
@@ -123,7 +138,7 @@ int  timer_cfg_parse(struct loader *ld, yaml_node_t *node,
 /* a file name relative to the scenario file's directory */
 int  scn_path(struct loader *ld, const char *name, char **fullp);
 
-/* scnmedia.c: the step keys 'media' and 'srtp' */
+/* scn_media.c: the step keys 'media' and 'srtp' */
 int  scn_media_parse(struct loader *ld, yaml_node_t *node,
 		     struct rtp_cfg **cfgp);
 int  scn_srtp_parse(struct loader *ld, yaml_node_t *node,

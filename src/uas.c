@@ -29,8 +29,7 @@ struct uas {
 	struct sip *sip;
 	struct sip_lsnr *lsnr;
 	struct stranss *stranss;
-	char *probe_callid;        /* set while learning a UDP socket */
-	struct udp_sock *probe_sock;
+	struct probe *probe;       /* while learning a UDP socket */
 	struct scenario *scn;
 	struct trace *trace;
 	struct evlog *el;
@@ -48,10 +47,6 @@ struct uas {
 	uint32_t ndialogs;
 };
 
-/* The Request-URI of a probe: any worker's probe is dropped unseen */
-static const char probe_ruri[] = "OPTIONS sip:sipstub-probe@";
-
-
 static void uas_destructor(void *arg)
 {
 	struct uas *uas = arg;
@@ -59,8 +54,7 @@ static void uas_destructor(void *arg)
 	uas_shutdown(uas);
 	mem_deref(uas->stranss);
 	list_flush(&uas->rawrxl);
-	mem_deref(uas->probe_sock);
-	mem_deref(uas->probe_callid);
+	mem_deref(uas->probe);
 	mem_deref(uas->guard);
 	mem_deref(uas->lsnr);
 	if (uas->sip) {
@@ -85,11 +79,11 @@ static void trace_handler(bool tx, enum sip_transp tp, const struct sa *src,
 {
 	struct uas *uas = arg;
 
-	if (uas->probe_callid)
+	if (uas->probe)
 		return;
 
-	if (!tx && len >= sizeof(probe_ruri) - 1 &&
-	    !memcmp(pkt, probe_ruri, sizeof(probe_ruri) - 1))
+	if (!tx && len >= sizeof(PROBE_RLINE) - 1 &&
+	    !memcmp(pkt, PROBE_RLINE, sizeof(PROBE_RLINE) - 1))
 		return;
 
 	trace_msg(uas->trace, tx, tp, src, dst, pkt, len);
@@ -300,9 +294,9 @@ static void in_dialog(struct uas *uas, const struct sip_msg *msg)
 
 static bool is_probe(const struct pl *ruri)
 {
-	const size_t n = sizeof(probe_ruri) - 1 - 8;
+	const size_t n = sizeof(PROBE_RLINE) - 1 - 8;
 
-	return ruri->l >= n && !memcmp(ruri->p, probe_ruri + 8, n);
+	return ruri->l >= n && !memcmp(ruri->p, &PROBE_RLINE[8], n);
 }
 
 
@@ -312,11 +306,7 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	const struct rule *rule;
 
 	if (is_probe(&msg->ruri)) {
-		if (uas->probe_callid &&
-		    !pl_strcmp(&msg->callid, uas->probe_callid)) {
-			uas->probe_sock = mem_ref(msg->sock);
-			re_cancel();
-		}
+		probe_recv(uas->probe, msg);
 		return true;
 	}
 
@@ -478,122 +468,30 @@ int uas_alloc(struct uas **uasp, struct scenario *scn, struct evlog *el,
 }
 
 
-static void probe_timeout(void *arg)
-{
-	(void)arg;
-
-	re_cancel();
-}
-
-
-/* One probe from a new source port; waits up to wait ms for it */
-static int probe_send(struct uas *uas, const struct sa *dst, uint32_t wait)
-{
-	struct udp_sock *ps = NULL;
-	struct mbuf *mb = NULL;
-	struct sa src = *dst;
-	struct tmr tmr;
-	int err;
-
-	sa_set_port(&src, 0);
-
-	err = udp_listen(&ps, &src, NULL, NULL);
-	if (err)
-		goto out;
-
-	err = udp_local_get(ps, &src);
-	if (err)
-		goto out;
-
-	mb = mbuf_alloc(512);
-	if (!mb) {
-		err = ENOMEM;
-		goto out;
-	}
-
-	err = mbuf_printf(mb, "%s%J SIP/2.0\r\n"
-			  "Via: SIP/2.0/UDP %J;branch=z9hG4bK%016llx\r\n"
-			  "From: <sip:probe@%J>;tag=%016llx\r\n"
-			  "To: <sip:probe@%J>\r\n"
-			  "Call-ID: %s\r\n"
-			  "CSeq: 1 OPTIONS\r\n"
-			  "Max-Forwards: 0\r\n"
-			  "Content-Length: 0\r\n\r\n",
-			  probe_ruri, dst, &src, rand_u64(), &src, rand_u64(),
-			  dst, uas->probe_callid);
-	if (err)
-		goto out;
-
-	mb->pos = 0;
-	err = udp_send(ps, dst, mb);
-	if (err)
-		goto out;
-
-	tmr_init(&tmr);
-	tmr_start(&tmr, wait, probe_timeout, NULL);
-	(void)re_main(NULL);
-
-	/* stopped by a signal */
-	if (!uas->probe_sock && tmr_isrunning(&tmr))
-		err = EINTR;
-
-	tmr_cancel(&tmr);
-
- out:
-	mem_deref(mb);
-	mem_deref(ps);
-
-	return err;
-}
-
-
-/* Send ourselves a request to learn the transport's UDP socket, which
- * libre 1.1.0 does not hand out, and watch it with rawrx. Workers share
- * the port, so a probe may reach another worker (which drops it): try
- * again from other source ports, which hash to other sockets. */
+/* Watch a UDP transport's socket with rawrx; a probe finds it */
 static int udp_watch(struct uas *uas, const struct sa *bound)
 {
-	const unsigned tries = uas->workers > 1 ? 32 * uas->workers : 1;
-	const uint32_t wait = uas->workers > 1 ? 200 : 2000;
+	struct udp_sock *us = NULL;
 	struct rawrx *rx;
-	struct sa dst = *bound;
-	unsigned i;
 	int err;
 
-	if (sa_is_any(&dst)) {
-		(void)sa_set_str(&dst, sa_af(bound) == AF_INET6 ?
-				 "::1" : "127.0.0.1", sa_port(bound));
-	}
+	err = probe_alloc(&uas->probe);
+	if (!err)
+		err = probe_udp_sock(uas->probe, bound, uas->workers, &us);
 
-	err = re_sdprintf(&uas->probe_callid, "sipstub-probe-%016llx",
-			  rand_u64());
+	uas->probe = mem_deref(uas->probe);
 	if (err)
 		return err;
 
-	for (i = 0; i < tries && !uas->probe_sock && !err; i++)
-		err = probe_send(uas, &dst, wait);
-
-	if (err)
-		goto out;
-
-	if (!uas->probe_sock) {
-		err = ETIMEDOUT;
-		goto out;
-	}
-
 	/* bursts at load (SIPp sends per 10 ms tick) overflow the default
 	 * 208 KiB; the kernel caps this at net.core.rmem_max */
-	(void)udp_sockbuf_set(uas->probe_sock, UDP_SOCKBUF);
+	(void)udp_sockbuf_set(us, UDP_SOCKBUF);
 
-	err = rawrx_alloc(&rx, uas, uas->probe_sock);
-	if (err)
-		goto out;
+	err = rawrx_alloc(&rx, uas, us);
+	if (!err)
+		list_append(&uas->rawrxl, rawrx_le(rx), rx);
 
-	list_append(&uas->rawrxl, rawrx_le(rx), rx);
-
- out:
-	uas->probe_sock = mem_deref(uas->probe_sock);
-	uas->probe_callid = mem_deref(uas->probe_callid);
+	mem_deref(us);
 
 	return err;
 }

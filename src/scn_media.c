@@ -1,5 +1,5 @@
 /**
- * @file scnmedia.c  The scenario step keys 'media' and 'srtp'
+ * @file scn_media.c  The scenario step keys 'media' and 'srtp'
  *
  *   media: echo                        (or tone, file, silence, none)
  *   media: {mode: file, file: x.wav, loop: false, hangup-at-end: true}
