@@ -96,8 +96,11 @@ class Call:
         self.tag = None
         self.resp = None
 
-    def invite(self, sdp, code=200, timeout=5):
-        """INVITE with sdp; returns the response with the code."""
+    def invite(self, sdp, code=200, timeout=None):
+        """INVITE with sdp; returns the response with the code (a bound
+        wait: longer under valgrind, where a busy machine is slow)."""
+        if timeout is None:
+            timeout = 20 if self.stub.wrapped else 5
         self.req = request("INVITE", self.uri, self.c.port,
                            callid=self.callid, cseq=self.cseq, body=sdp,
                            to_tag=self.tag)

@@ -15,6 +15,7 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 
+import harness
 from harness import (SANITIZER_MARKS, SCENARIOS, Sipstub, UdpClient,
                      free_port, request, run_sipp, status)
 from scn_helpers import run_cli
@@ -545,4 +546,4 @@ class Check(ExpectCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()

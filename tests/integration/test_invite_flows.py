@@ -12,6 +12,7 @@ import tempfile
 import time
 import unittest
 
+import harness
 from harness import (SDP_OFFER, Sipstub, SipstubTestCase, UdpClient, event_time,
                      ipv6_usable,
                      free_port, header, recv_until, request, response_to,
@@ -662,4 +663,4 @@ class Ipv6Call(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()

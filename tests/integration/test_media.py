@@ -9,6 +9,7 @@ import os
 import tempfile
 import unittest
 
+import harness
 from harness import SCENARIOS, Sipstub, SipstubTestCase, header, status
 from media_helpers import (KEYLEN, Call, body, crypto, m_line, offer, probe,
                            rtp_port_pair, test_key)
@@ -542,4 +543,4 @@ class BadRtpPorts(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()

@@ -12,6 +12,7 @@ import os
 import re
 import unittest
 
+import harness
 from harness import SipstubTestCase, Sipstub, run_sipp, sdp_offer
 from scn_helpers import (Peer, call_id, cseq, header, scenario_path,
                          sip_request, status, to_tag)
@@ -404,4 +405,4 @@ class TestScenario(PrackBase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()

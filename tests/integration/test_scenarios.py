@@ -14,6 +14,7 @@ import tempfile
 import unittest
 
 from digest_client import credentials, parse_challenge
+import harness
 from harness import run_sipp
 from scn_helpers import (PeerCase, Peer, SCENARIOS, collect, contacts, cseq, header,
                          response_seq, out_responses, scenario_path,
@@ -503,4 +504,4 @@ class UserScenarioFallback(ScenarioCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()

@@ -43,6 +43,7 @@ import re
 import time
 import unittest
 
+import harness
 from harness import (Sipstub, SipstubTestCase, UdpClient, ipv6_usable,
                      status)
 from scn_helpers import TcpClient
@@ -860,4 +861,4 @@ class Rfc5118Tcp(Rfc5118Udp):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()
