@@ -168,7 +168,9 @@ class SoftphoneMedia(SipstubTestCase):
         self.assertGreater(n_out, 4000, "at least 0.5 s of echo")
         self.assertGreater(n_out, n_in // 4, (n_in, n_out))
         self.assertAlmostEqual(rms_out / rms_in, 1.0, delta=0.1)
-        self.assertGreater(ev["packets_out"], 50, ev)
+        # 1 s of 20 ms packets; 0.5 s under valgrind, as n_out above
+        self.assertGreater(ev["packets_out"], 25 if self.stub.wrapped
+                           else 50, ev)
         return out, ev
 
     def test_echo_plain_rtp(self):
