@@ -1,0 +1,303 @@
+"""sipstub calls the caller back (step key 'callback', dial-a-code user
+callme): a raw-socket client registers, calls, and answers sipstub's
+INVITE (Request-URI = its registered Contact, From/To, SDP offer), ACK
+and BYE checked; unregistered (the call's Contact); 486; a 401 answered
+with credentials; SIPp as the called UAS over UDP and TCP; baresip."""
+import hashlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import (SipstubTestCase, UdpClient, free_port, header,
+                     recv_until, response_to, status, to_tag, SDP_OFFER,
+                     SIPP_DIR)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+CALLBACK = os.path.join(ROOT, "scenarios", "callback.yaml")
+
+
+def req(method, ruri, port, callid, cseq=1, contact=None, body="",
+        extra=(), to=None, tag=None):
+    lines = [
+        "%s %s SIP/2.0" % (method, ruri),
+        "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s%d%s;rport" %
+        (port, method, cseq, callid[:8]),
+        "Max-Forwards: 70",
+        "From: <sip:bob@127.0.0.1>;tag=bob%d" % port,
+        "To: <%s>%s" % (to or ruri, ";tag=%s" % tag if tag else ""),
+        "Call-ID: %s" % callid,
+        "CSeq: %d %s" % (cseq, method),
+        "Contact: <%s>" % (contact or "sip:bob@127.0.0.1:%d" % port),
+    ] + list(extra)
+    if body:
+        lines.append("Content-Type: application/sdp")
+    lines.append("Content-Length: %d" % len(body))
+    return "\r\n".join(lines) + "\r\n\r\n" + body
+
+
+def first_line(m):
+    return (m or "").split("\r\n", 1)[0]
+
+
+def is_req(method):
+    return lambda m: first_line(m).startswith(method + " ")
+
+
+ANSWER = ("v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+          "t=0 0\r\nm=audio 40010 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+
+
+class CallbackRaw(SipstubTestCase):
+    scenario = CALLBACK
+
+    def setUp(self):
+        super().setUp()
+        self.c = UdpClient()
+        self.dst = ("127.0.0.1", self.stub.port)
+        self.n = 0
+
+    def tearDown(self):
+        self.c.close()
+        super().tearDown()
+
+    def cid(self):
+        self.n += 1
+        return "cb%d-%d@127.0.0.1" % (self.n, self.c.port)
+
+    def register(self, contact):
+        self.c.send(req("REGISTER", "sip:bob@127.0.0.1", self.c.port,
+                        self.cid(), contact=contact,
+                        extra=["Expires: 600"]), self.dst)
+        _, ok = recv_until(self.c, lambda m: status(m) == 200)
+        self.assertIsNotNone(ok)
+
+    def call_back_trigger(self, method="INVITE", user="back"):
+        """Call (or MESSAGE) user; answer sipstub's BYE of that call."""
+        callid = self.cid()
+        ruri = "sip:%s@127.0.0.1:%d" % (user, self.stub.port)
+        if method == "MESSAGE":
+            self.c.send(req("MESSAGE", ruri, self.c.port, callid,
+                            extra=["Content-Type: text/plain"]), self.dst)
+            _, ok = recv_until(self.c, lambda m: status(m) == 200)
+            self.assertIsNotNone(ok)
+            return callid
+        self.c.send(req("INVITE", ruri, self.c.port, callid,
+                        body=SDP_OFFER), self.dst)
+        _, ok = recv_until(self.c, lambda m: status(m) == 200)
+        self.assertIsNotNone(ok)
+        self.c.send(req("ACK", ruri, self.c.port, callid,
+                        tag=to_tag(ok)), self.dst)
+        _, bye = recv_until(self.c, lambda m: is_req("BYE")(m) and
+                            callid in m)
+        self.assertIsNotNone(bye, "no BYE of the first call")
+        self.c.send(response_to(bye, 200, "OK"), self.dst)
+        return callid
+
+    def recv_invite(self, timeout=10.0):
+        _, inv = recv_until(self.c, is_req("INVITE"), timeout)
+        self.assertIsNotNone(inv, "no call-back INVITE")
+        return inv
+
+    def check_invite(self, inv, ruri):
+        self.assertEqual(first_line(inv), "INVITE %s SIP/2.0" % ruri)
+        frm = header(inv, "From")[0]
+        self.assertRegex(frm, r"^<sip:callme@127\.0\.0\.1:%d>;tag=\S+$" %
+                         self.stub.port)
+        self.assertEqual(header(inv, "To"), ["<sip:bob@127.0.0.1>"])
+        self.assertEqual(header(inv, "Content-Type"), ["application/sdp"])
+        self.assertEqual(header(inv, "Contact"),
+                         ["<sip:callme@127.0.0.1:%d>" % self.stub.port])
+        self.assertRegex(header(inv, "CSeq")[0], r"^\d+ INVITE$")
+        body = inv.split("\r\n\r\n", 1)[1]
+        self.assertIn("m=audio ", body)
+        self.assertIn("a=rtpmap:0 PCMU/8000", body)
+
+    def answer(self, inv, tag="cb1"):
+        """200 with SDP; returns (ACK, BYE) sipstub sends."""
+        ok = response_to(inv, 200, "OK", to_tag=tag, headers=[
+            "Contact: <sip:bob@127.0.0.1:%d>" % self.c.port,
+            "Content-Type: application/sdp"])
+        ok = ok.replace("Content-Length: 0\r\n\r\n",
+                        "Content-Length: %d\r\n\r\n%s" %
+                        (len(ANSWER), ANSWER))
+        self.c.send(ok, self.dst)
+        callid = header(inv, "Call-ID")[0]
+        _, ack = recv_until(self.c, lambda m: is_req("ACK")(m) and
+                            callid in m)
+        self.assertIsNotNone(ack, "no ACK of the 2xx")
+        _, bye = recv_until(self.c, lambda m: is_req("BYE")(m) and
+                            callid in m, 10.0)
+        self.assertIsNotNone(bye, "no BYE of the call-back")
+        self.c.send(response_to(bye, 200, "OK"), self.dst)
+        return ack, bye
+
+    def outcomes(self, callid):
+        self.stub.wait_event(lambda e: e.get("event") == "callback" and
+                             e.get("call_id") == callid and
+                             e.get("outcome") in ("ended", "failed"))
+        return [(e["outcome"], e["code"]) for e in self.stub.events()
+                if e.get("event") == "callback" and
+                e.get("call_id") == callid]
+
+    def test_registered_contact(self):
+        contact = "sip:bob-reg@127.0.0.1:%d" % self.c.port
+        self.register(contact)
+        trig = self.call_back_trigger()
+        inv = self.recv_invite()
+        self.check_invite(inv, contact)
+        callid = header(inv, "Call-ID")[0]
+        self.assertNotEqual(callid, trig)
+        self.c.send(response_to(inv, 180, "Ringing", to_tag="cb1"),
+                    self.dst)
+        ack, bye = self.answer(inv)
+        cseq = header(inv, "CSeq")[0].split()[0]
+        self.assertEqual(first_line(ack), "ACK sip:bob@127.0.0.1:%d "
+                         "SIP/2.0" % self.c.port)
+        self.assertEqual(header(ack, "CSeq"), ["%s ACK" % cseq])
+        self.assertIn(";tag=cb1", header(ack, "To")[0])
+        self.assertEqual(first_line(bye), "BYE sip:bob@127.0.0.1:%d "
+                         "SIP/2.0" % self.c.port)
+        self.assertEqual(header(bye, "CSeq"),
+                         ["%d BYE" % (int(cseq) + 1)])
+        self.assertEqual(self.outcomes(callid),
+                         [("calling", 0), ("progress", 180),
+                          ("answered", 200), ("bye", 0), ("ended", 200)])
+        sched = [e for e in self.stub.events()
+                 if e.get("event") == "callback" and
+                 e.get("outcome") == "scheduled"]
+        self.assertEqual([e["call_id"] for e in sched], [trig])
+        self.assertEqual(sched[0]["target"], "sip:bob@127.0.0.1")
+
+    def test_unregistered_uses_contact(self):
+        self.call_back_trigger()
+        inv = self.recv_invite()
+        self.check_invite(inv, "sip:bob@127.0.0.1:%d" % self.c.port)
+        self.answer(inv)
+
+    def test_message_triggers(self):
+        contact = "sip:bob-msg@127.0.0.1:%d" % self.c.port
+        self.register(contact)
+        self.call_back_trigger("MESSAGE")
+        inv = self.recv_invite()
+        self.check_invite(inv, contact)
+        self.answer(inv)
+
+    def test_to_caller_ignores_binding(self):
+        self.register("sip:bob-reg@127.0.0.1:%d" % self.c.port)
+        self.call_back_trigger("MESSAGE", "back-caller")
+        inv = self.recv_invite()
+        self.check_invite(inv, "sip:bob@127.0.0.1:%d" % self.c.port)
+        self.answer(inv)
+
+    def test_busy(self):
+        self.call_back_trigger()
+        inv = self.recv_invite()
+        callid = header(inv, "Call-ID")[0]
+        self.c.send(response_to(inv, 486, "Busy Here", to_tag="b1"),
+                    self.dst)
+        _, ack = recv_until(self.c, lambda m: is_req("ACK")(m) and
+                            callid in m)
+        self.assertIsNotNone(ack)
+        # RFC 3261 17.1.1.3: the ACK of a non-2xx is in the transaction
+        self.assertEqual(header(ack, "Via")[0].split(";branch=")[1],
+                         header(inv, "Via")[0].split(";branch=")[1])
+        self.assertEqual(self.outcomes(callid),
+                         [("calling", 0), ("failed", 486)])
+        self.assertEqual([m for m in self.c.recv_all(1.0)
+                          if is_req("INVITE")(m)], [])
+
+    def test_401_answered_with_credentials(self):
+        self.call_back_trigger()
+        inv = self.recv_invite()
+        callid = header(inv, "Call-ID")[0]
+        self.c.send(response_to(inv, 401, "Unauthorized", to_tag="a1",
+                                headers=['WWW-Authenticate: Digest '
+                                         'realm="bobland", nonce="n0nce",'
+                                         ' qop="auth", algorithm=MD5']),
+                    self.dst)
+        inv2 = self.recv_invite()
+        self.assertEqual(header(inv2, "Call-ID"), [callid])
+        c1 = int(header(inv, "CSeq")[0].split()[0])
+        self.assertEqual(header(inv2, "CSeq"), ["%d INVITE" % (c1 + 1)])
+        auth = header(inv2, "Authorization")
+        self.assertEqual(len(auth), 1, inv2)
+        f = dict(re.findall(r'(\w+)="?([^",]*)"?', auth[0]))
+        self.assertEqual(f["username"], "alice")
+        self.assertEqual(f["realm"], "bobland")
+        self.assertEqual(f["uri"], "sip:bob@127.0.0.1:%d" % self.c.port)
+        md5 = lambda s: hashlib.md5(s.encode()).hexdigest()
+        ha1 = md5("alice:bobland:secret")
+        ha2 = md5("INVITE:" + f["uri"])
+        want = md5(":".join([ha1, "n0nce", f["nc"], f["cnonce"], "auth",
+                             ha2]))
+        self.assertEqual(f["response"], want)
+        self.answer(inv2)
+        self.assertEqual(self.outcomes(callid),
+                         [("calling", 0), ("challenged", 401),
+                          ("answered", 200), ("bye", 0), ("ended", 200)])
+
+    def test_client_hangs_up(self):
+        self.call_back_trigger()
+        inv = self.recv_invite()
+        callid = header(inv, "Call-ID")[0]
+        ok = response_to(inv, 200, "OK", to_tag="h1", headers=[
+            "Contact: <sip:bob@127.0.0.1:%d>" % self.c.port,
+            "Content-Type: application/sdp"]).replace(
+                "Content-Length: 0\r\n\r\n", "Content-Length: %d\r\n\r\n%s"
+                % (len(ANSWER), ANSWER))
+        self.c.send(ok, self.dst)
+        _, ack = recv_until(self.c, is_req("ACK"))
+        self.assertIsNotNone(ack)
+        frm = header(inv, "From")[0]
+        bye = "\r\n".join([
+            "BYE sip:callme@127.0.0.1:%d SIP/2.0" % self.stub.port,
+            "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKbye1;rport" %
+            self.c.port,
+            "Max-Forwards: 70",
+            "From: %s;tag=h1" % header(inv, "To")[0],
+            "To: %s" % frm,
+            "Call-ID: %s" % callid,
+            "CSeq: 1 BYE",
+            "Content-Length: 0", "", ""])
+        self.c.send(bye, self.dst)
+        _, r = recv_until(self.c, lambda m: status(m) is not None and
+                          "BYE" in header(m, "CSeq")[0])
+        self.assertEqual(status(r), 200)
+        self.stub.wait_event(lambda e: e.get("event") == "callback" and
+                             e.get("outcome") == "remote bye")
+        self.assertEqual([m for m in self.c.recv_all(3.0)
+                          if is_req("BYE")(m)], [])
+
+
+class CallmeDialACode(SipstubTestCase):
+    """The built-in user callme (no scenario file); MESSAGE variant."""
+
+    def test_message_to_callme(self):
+        c = UdpClient()
+        try:
+            dst = ("127.0.0.1", self.stub.port)
+            c.send(req("MESSAGE", "sip:callme@127.0.0.1:%d" %
+                       self.stub.port, c.port, "m1@x",
+                       extra=["Content-Type: text/plain"]), dst)
+            _, ok = recv_until(c, lambda m: status(m) == 200)
+            self.assertIsNotNone(ok)
+            _, inv = recv_until(c, is_req("INVITE"), 10.0)
+            self.assertIsNotNone(inv)
+            self.assertEqual(first_line(inv), "INVITE sip:bob@127.0.0.1:%d"
+                             " SIP/2.0" % c.port)
+            c.send(response_to(inv, 603, "Decline", to_tag="d"), dst)
+            self.stub.wait_event(lambda e: e.get("event") == "callback"
+                                 and e.get("outcome") == "failed" and
+                                 e.get("code") == 603)
+        finally:
+            c.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
