@@ -43,7 +43,6 @@ struct cbwait {
 	struct uas *uas;
 	struct cbcfg *cfg;
 	struct sa laddr;
-	enum sip_transp tp;
 	char *callid;        /* of the request that asked for it */
 	char *aor;           /* its From URI */
 	char *user;
@@ -63,6 +62,7 @@ struct cbleg {
 	struct media *media;
 	char *target;
 	char *callid;
+	enum sip_transp tp;  /* as the target URI asks */
 	unsigned auths;
 	bool up;             /* 2xx received */
 	bool ending;         /* BYE sent or received */
@@ -240,13 +240,36 @@ static int invite_send(struct cbleg *leg)
 			 "Content-Type: application/sdp\r\n"
 			 "Content-Length: %zu\r\n\r\n%b",
 			 &leg->w->laddr,
-			 leg->w->tp == SIP_TRANSP_TCP ? ";transport=tcp" :
-			 leg->w->tp == SIP_TRANSP_TLS ? ";transport=tls" : "",
+			 leg->tp == SIP_TRANSP_TCP ? ";transport=tcp" :
+			 leg->tp == SIP_TRANSP_TLS ? ";transport=tls" : "",
 			 mbuf_get_left(sdp), mbuf_buf(sdp),
 			 mbuf_get_left(sdp));
 	mem_deref(sdp);
 
 	return err;
+}
+
+
+/* RFC 3263 4.1: the transport parameter of the URI, else UDP */
+static enum sip_transp target_transp(const char *target)
+{
+	struct pl pl, tp;
+	struct uri uri;
+
+	pl_set_str(&pl, target);
+	if (uri_decode(&uri, &pl))
+		return SIP_TRANSP_UDP;
+
+	if (msg_param_decode(&uri.params, "transport", &tp))
+		return pl_strcasecmp(&uri.scheme, "sips") ?
+			SIP_TRANSP_UDP : SIP_TRANSP_TLS;
+
+	if (!pl_strcasecmp(&tp, "tcp"))
+		return SIP_TRANSP_TCP;
+	if (!pl_strcasecmp(&tp, "tls"))
+		return SIP_TRANSP_TLS;
+
+	return SIP_TRANSP_UDP;
 }
 
 
@@ -267,6 +290,8 @@ static int leg_start(struct cbwait *w, const char *target)
 	err |= re_sdprintf(&from, "sip:callme@%J", &w->laddr);
 	if (err)
 		goto out;
+
+	leg->tp = target_transp(target);
 
 	/* From is sipstub, To the caller's address of record */
 	err = sip_dialog_alloc(&leg->dlg, target, w->aor, NULL, from,
@@ -392,7 +417,6 @@ void callback_start(struct uas *uas, const struct sip_msg *msg,
 	list_append(&waits, &w->le, w);
 	w->uas    = uas;
 	w->cfg    = mem_ref(cfg);
-	w->tp     = msg->tp;
 	w->invite = !pl_strcmp(&msg->met, "INVITE");
 	uas_local_addr(&w->laddr, msg);
 

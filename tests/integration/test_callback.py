@@ -275,6 +275,68 @@ class CallbackRaw(SipstubTestCase):
                           if is_req("BYE")(m)], [])
 
 
+class CallbackSipp(SipstubTestCase):
+    """SIPp as the called UAS: a MESSAGE to back-caller with SIPp's
+    address as Contact makes sipstub call SIPp (UDP, TCP)."""
+    scenario = CALLBACK
+
+    def run_uas(self, transport):
+        port = free_port()
+        work = tempfile.mkdtemp(prefix="sipp-uas-")
+        args = ["sipp", "-sf", os.path.join(SIPP_DIR, "uas_callback.xml"),
+                "-i", "127.0.0.1", "-p", str(port), "-m", "1",
+                "-t", transport, "-timeout", "30s", "-timeout_error",
+                "-trace_err", "-nostdin"]
+        p = subprocess.Popen(args, cwd=work, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+        try:
+            tp = ";transport=tcp" if transport == "t1" else ""
+            contact = "sip:sipp@127.0.0.1:%d%s" % (port, tp)
+            msg = req("MESSAGE", "sip:back-caller@127.0.0.1:%d" %
+                      self.stub.port, 5999, "sipp-%s@x" % transport,
+                      contact=contact, extra=["Content-Type: text/plain"])
+            if transport == "t1":
+                msg = msg.replace("SIP/2.0/UDP", "SIP/2.0/TCP")
+                s = socket.create_connection(("127.0.0.1",
+                                              self.stub.port))
+            else:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.connect(("127.0.0.1", self.stub.port))
+            with s:
+                # SIPp listens before the call-back's delay is over
+                s.send(msg.encode())
+                s.settimeout(5)
+                self.assertIn(b"SIP/2.0 200", s.recv(65535))
+            out, _ = p.communicate(timeout=60)
+            out = out.decode(errors="replace")
+            for name in os.listdir(work):
+                if name.endswith("_errors.log"):
+                    with open(os.path.join(work, name)) as f:
+                        out += f.read()
+            self.assertEqual(p.returncode, 0, out)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            shutil.rmtree(work, ignore_errors=True)
+        e = self.stub.wait_event(lambda e: e.get("event") == "callback" and
+                                 e.get("outcome") == "ended")
+        self.assertEqual(e["target"], contact)
+        self.assertEqual(e["code"], 200)
+        return e
+
+    def test_udp(self):
+        self.run_uas("u1")
+
+    def test_tcp(self):
+        self.run_uas("t1")
+        out = [(e["transport"], e["method"])
+               for e in self.stub.sip(dir="out", kind="request")]
+        self.assertEqual(out, [("TCP", "INVITE"), ("TCP", "ACK"),
+                               ("TCP", "BYE")])
+
+
 class CallmeDialACode(SipstubTestCase):
     """The built-in user callme (no scenario file); MESSAGE variant."""
 
