@@ -337,6 +337,99 @@ class CallbackSipp(SipstubTestCase):
                                ("TCP", "BYE")])
 
 
+BARESIP = shutil.which("baresip")
+
+BARESIP_CONFIG = """poll_method		epoll
+sip_listen		127.0.0.1:0
+audio_player		aufile,%(dir)s/out.wav
+audio_source		aufile,%(dir)s/in.wav
+audio_alert		aufile,%(dir)s/alert.wav
+module_path		/usr/lib/baresip/modules
+module			g711.so
+module			aufile.so
+module_app		account.so
+module_app		menu.so
+rtp_ports		20000-29999
+"""
+
+# scenarios/registrar.yaml with MD5 only (baresip 1.0 on libre 1.1 gives
+# up on SHA-256) and callme as in dial-a-code, with shorter times
+REGISTRAR_CALLME = """rules:
+  - name: register
+    match: {method: REGISTER, in-dialog: false}
+    auth: &www {realm: sipstub, accounts: {alice: secret},
+                algorithms: [MD5]}
+    registrar: {min-expires: 60}
+  - name: callme
+    match: {method: INVITE, user: callme, in-dialog: false}
+    auth: {realm: sipstub, type: proxy, accounts: {alice: secret},
+           algorithms: [MD5]}
+    reply:
+      - {code: 200, hangup: 1s, callback: {delay: 1s, hangup: 2s}}
+"""
+
+
+@unittest.skipIf(BARESIP is None, "baresip is not installed")
+class CallbackBaresip(SipstubTestCase):
+    """baresip registers with a password, dials callme, and auto-answers
+    sipstub's call-back to its registered contact."""
+
+    def setUp(self):
+        import wave
+        self.dir = tempfile.mkdtemp(prefix="baresip-cb-")
+        self.scenario = os.path.join(self.dir, "registrar.yaml")
+        with open(self.scenario, "w") as f:
+            f.write(REGISTRAR_CALLME)
+        super().setUp()
+        with open(os.path.join(self.dir, "config"), "w") as f:
+            f.write(BARESIP_CONFIG % {"dir": self.dir})
+        with open(os.path.join(self.dir, "accounts"), "w") as f:
+            f.write("<sip:alice@%s>;auth_pass=secret;answermode=auto;"
+                    "regint=600\n" % self.stub.addr)
+        for name, sec in (("in.wav", 10), ("alert.wav", 1)):
+            with wave.open(os.path.join(self.dir, name), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(8000)
+                w.writeframes(b"\0\0" * 8000 * sec)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        super().tearDown()
+
+    def test_register_call_and_call_back(self):
+        p = subprocess.Popen(
+            [BARESIP, "-f", self.dir, "-t", "30", "-e",
+             "/dial sip:callme@%s" % self.stub.addr],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        try:
+            ended = self.stub.wait_event(
+                lambda e: e.get("event") == "callback" and
+                e.get("outcome") in ("ended", "failed", "timeout"),
+                timeout=40)
+        finally:
+            p.kill()
+            out = p.communicate()[0].decode(errors="replace")
+        reg = [e for e in self.stub.events() if e.get("event") ==
+               "register" and e.get("action") == "added"]
+        self.assertEqual(len(reg), 1, out)
+        self.assertEqual(ended["outcome"], "ended", out)
+        self.assertEqual(ended["target"], reg[0]["contact"])
+        outcomes = [e["outcome"] for e in self.stub.events()
+                    if e.get("event") == "callback" and
+                    e.get("call_id") == ended["call_id"]]
+        self.assertEqual(outcomes[0], "calling")
+        self.assertIn("answered", outcomes)
+        self.assertEqual(outcomes[-2:], ["bye", "ended"])
+        auth = [e for e in self.stub.events() if e.get("event") == "auth"]
+        self.assertIn("ok", [e.get("reason") for e in auth])
+        inv = [e for e in self.stub.sip(dir="out", kind="request",
+                                        method="INVITE")]
+        self.assertEqual(len(inv), 1)
+        self.assertEqual(inv[0]["uri"], reg[0]["contact"])
+
+
 class CallmeDialACode(SipstubTestCase):
     """The built-in user callme (no scenario file); MESSAGE variant."""
 
