@@ -740,6 +740,7 @@ struct cbcfg;
 void callback_start(struct uas *uas, const struct sip_msg *msg,
 		    struct cbcfg *cfg, const struct auth *auth);
 bool callback_request(struct uas *uas, const struct sip_msg *msg);
+void callback_flush(void);
 
 
 /* workers (the sipstub executable only) */

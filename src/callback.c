@@ -39,7 +39,7 @@ struct cbcfg {
 /* A call-back waiting for its time */
 struct cbwait {
 	struct le le;
-	struct tmr tmr;
+	struct tqent tmr;
 	struct uas *uas;
 	struct cbcfg *cfg;
 	struct sa laddr;
@@ -54,7 +54,7 @@ struct cbwait {
 /* One outgoing call */
 struct cbleg {
 	struct le le;
-	struct tmr tmr;
+	struct tqent tmr;
 	struct cbwait *w;
 	struct sip_dialog *dlg;
 	struct sip_auth *auth;
@@ -68,7 +68,8 @@ struct cbleg {
 	bool ending;         /* BYE sent or received */
 };
 
-/* the process's call-backs (each worker is a process of its own) */
+/* the process's call-backs (each worker is a process of its own);
+ * callback_flush() frees them */
 static struct list waits;
 static struct list legs;
 
@@ -86,7 +87,7 @@ static void wait_destructor(void *arg)
 {
 	struct cbwait *w = arg;
 
-	tmr_cancel(&w->tmr);
+	tq_cancel(&w->tmr);
 	list_unlink(&w->le);
 	mem_deref(w->cfg);
 	mem_deref(w->callid);
@@ -101,7 +102,7 @@ static void leg_destructor(void *arg)
 {
 	struct cbleg *leg = arg;
 
-	tmr_cancel(&leg->tmr);
+	tq_cancel(&leg->tmr);
 	list_unlink(&leg->le);
 	mem_deref(leg->uac);
 	mem_deref(leg->media);
@@ -221,7 +222,8 @@ static void invite_resp_handler(int err, const struct sip_msg *msg,
 		media_start(leg->media, NULL, uas_tqs(leg->w->uas),
 			    uas_evlog(leg->w->uas), msg);
 
-	tmr_start(&leg->tmr, leg->w->cfg->hangup, hangup_handler, leg);
+	(void)tq_start(uas_tqs(leg->w->uas), &leg->tmr, leg->w->cfg->hangup,
+		       hangup_handler, leg);
 }
 
 
@@ -365,6 +367,8 @@ static void wait_handler(void *arg)
 			    json_str_print, &callid, json_str_print, &aor);
 	}
 
+	/* the legs hold it from now on */
+	list_unlink(&w->le);
 	for (i = 0; i < t.n; ++i) {
 		(void)leg_start(w, t.v[i]);
 		mem_deref(t.v[i]);
@@ -382,11 +386,13 @@ static void poll_handler(void *arg)
 
 	pl_set_str(&callid, w->callid);
 	if (dialog_exists(w->uas, &callid)) {
-		tmr_start(&w->tmr, POLL_MS, poll_handler, w);
+		(void)tq_start(uas_tqs(w->uas), &w->tmr, POLL_MS,
+			       poll_handler, w);
 		return;
 	}
 
-	tmr_start(&w->tmr, w->cfg->delay, wait_handler, w);
+	(void)tq_start(uas_tqs(w->uas), &w->tmr, w->cfg->delay,
+		       wait_handler, w);
 }
 
 
@@ -451,7 +457,18 @@ void callback_start(struct uas *uas, const struct sip_msg *msg,
 	if (w->invite)
 		poll_handler(w);
 	else
-		tmr_start(&w->tmr, cfg->delay, wait_handler, w);
+		(void)tq_start(uas_tqs(w->uas), &w->tmr, cfg->delay,
+			       wait_handler, w);
+}
+
+
+/**
+ * Drop every call-back, pending or in progress (on exit, before the UAS)
+ */
+void callback_flush(void)
+{
+	list_flush(&legs);
+	list_flush(&waits);
 }
 
 
