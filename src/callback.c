@@ -314,8 +314,7 @@ static int leg_start(struct cbwait *w, const char *target)
 	mem_deref(from);
 	if (err) {
 		DEBUG_WARNING("%s: %m\n", target, err);
-		if (leg->callid)
-			leg_event(leg, "error", 0);
+		leg_event(leg, "error", 0);
 		mem_deref(leg);
 	}
 
