@@ -430,6 +430,52 @@ class CallbackBaresip(SipstubTestCase):
         self.assertEqual(inv[0]["uri"], reg[0]["contact"])
 
 
+class CallbackTcp(SipstubTestCase):
+    """Over TCP: the Contact of a MESSAGE names the client's own end of
+    its connection (;transport=tcp); sipstub's INVITE comes back on it
+    with a TCP Via and a Contact with ;transport=tcp."""
+    scenario = CALLBACK
+
+    def read_msg(self, sock, buf):
+        while b"\r\n\r\n" not in buf[0]:
+            data = sock.recv(65535)
+            if not data:
+                return None
+            buf[0] += data
+        head, _, rest = buf[0].partition(b"\r\n\r\n")
+        n = int(re.search(rb"(?im)^content-length:\s*(\d+)", head).group(1))
+        while len(rest) < n:
+            rest += sock.recv(65535)
+        buf[0] = rest[n:]
+        return (head + b"\r\n\r\n" + rest[:n]).decode()
+
+    def test_tcp_contact(self):
+        s = socket.create_connection(("127.0.0.1", self.stub.port))
+        s.settimeout(10)
+        buf = [b""]
+        with s:
+            port = s.getsockname()[1]
+            contact = "sip:bob@127.0.0.1:%d;transport=tcp" % port
+            msg = req("MESSAGE", "sip:back-caller@127.0.0.1:%d" %
+                      self.stub.port, port, "tcp1@x", contact=contact,
+                      extra=["Content-Type: text/plain"])
+            s.sendall(msg.replace("SIP/2.0/UDP", "SIP/2.0/TCP").encode())
+            self.assertEqual(status(self.read_msg(s, buf)), 200)
+            inv = self.read_msg(s, buf)
+            self.assertEqual(first_line(inv), "INVITE %s SIP/2.0" % contact)
+            self.assertTrue(header(inv, "Via")[0].startswith(
+                "SIP/2.0/TCP 127.0.0.1:%d;" % self.stub.port))
+            self.assertEqual(header(inv, "Contact"), [
+                "<sip:callme@127.0.0.1:%d;transport=tcp>" % self.stub.port])
+            s.sendall(response_to(inv, 486, "Busy Here",
+                                  to_tag="t").encode())
+            ack = self.read_msg(s, buf)
+            self.assertTrue(first_line(ack).startswith("ACK "), ack)
+        e = self.stub.wait_event(lambda e: e.get("event") == "callback"
+                                 and e.get("outcome") == "failed")
+        self.assertEqual((e["target"], e["code"]), (contact, 486))
+
+
 class CallmeDialACode(SipstubTestCase):
     """The built-in user callme (no scenario file); MESSAGE variant."""
 
