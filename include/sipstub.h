@@ -212,6 +212,7 @@ struct step {
 	char *recv_info;      /* RFC 6086 info packages, NULL: dtmf  */
 	enum srtp_use srtp;
 	struct rtp_cfg *media;  /* 183/2xx: what RTP plays, NULL: echo */
+	struct cbcfg *callback; /* final: call the caller back, or NULL */
 	bool has_code;        /* loader: 'code' given      */
 	bool has_body;        /* loader: 'body' given      */
 	bool body_file;       /* loader: 'body-file' given */
@@ -483,6 +484,7 @@ int  dialog_hangup_callid(struct uas *uas, const struct pl *callid,
 			  const char *why);
 void dialog_hangup(struct dialog *dlg, const char *why);
 bool dialog_confirmed(const struct dialog *dlg);
+bool dialog_exists(struct uas *uas, const struct pl *callid);
 void dialog_indlg_set(struct dialog *dlg, struct indlg *in);
 struct indlg *dialog_indlg(const struct dialog *dlg);
 
@@ -562,6 +564,9 @@ struct uac;
 
 typedef void (uac_resp_h)(int err, const struct sip_msg *msg, void *arg);
 
+int  uac_invite(struct uac **uacp, struct uas *uas,
+		struct sip_dialog *dlg, struct sip_auth *auth,
+		uac_resp_h *resph, void *arg, const char *fmt, ...);
 int  uac_send(struct uac **uacp, struct uas *uas, struct sip_dialog *dlg,
 	      const char *met, uac_resp_h *resph, void *arg,
 	      const char *fmt, ...);
@@ -711,6 +716,7 @@ int  auth_set(void *arg, const char *key, const char *sub, const char *val,
 	      const char **errp);
 const char *auth_complete(struct auth *a);
 bool auth_verify(struct auth *a, struct uas *uas, const struct sip_msg *msg);
+const char *auth_password(const struct auth *a, const struct pl *user);
 
 
 /* Registrar: REGISTER bindings (RFC 3261 10.3, RFC 5626, RFC 3327) */
@@ -738,6 +744,16 @@ bool registrar_request(struct regcfg *cfg, struct uas *uas,
 		       const struct sip_msg *msg);
 uint32_t registrar_lookup(const struct registrar *reg, const struct pl *aor,
 			  registrar_binding_h *h, void *arg);
+
+
+/* Callback: sipstub calls the caller back (step key 'callback') */
+
+struct cbcfg;
+
+void callback_start(struct uas *uas, const struct sip_msg *msg,
+		    struct cbcfg *cfg, const struct auth *auth);
+bool callback_request(struct uas *uas, const struct sip_msg *msg);
+void callback_flush(void);
 
 
 /* workers (the sipstub executable only) */

@@ -378,6 +378,19 @@ static const struct account *account_find(const struct auth *a,
 }
 
 
+
+/**
+ * The password of an account, for sipstub's own requests (call-back)
+ *
+ * @return The password, or NULL if no account (nor "*") matches
+ */
+const char *auth_password(const struct auth *a, const struct pl *user)
+{
+	const struct account *acc = a ? account_find(a, user) : NULL;
+
+	return acc ? acc->pass : NULL;
+}
+
 static bool alg_offered(const struct auth *a, const struct pl *name,
 			enum digest_alg *algp)
 {

@@ -652,6 +652,17 @@ bool dialog_confirmed(const struct dialog *d)
 }
 
 
+/** True while a dialog of this Call-ID is kept (until its BYE's final) */
+bool dialog_exists(struct uas *uas, const struct pl *callid)
+{
+	if (!uas || !callid)
+		return false;
+
+	return hash_lookup(uas_dialogs(uas), hash_joaat_pl(callid),
+			   callid_cmp_handler, (void *)callid) != NULL;
+}
+
+
 /**
  * Hang up a call from outside: BYE in the dialog of a Call-ID
  *

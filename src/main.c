@@ -610,6 +610,7 @@ int main(int argc, char *argv[])
 		rc = expect_passed(app.ex) ? 0 : EXIT_FAILED;
 
 	app.ctrl  = mem_deref(app.ctrl);
+	callback_flush();
 	app.uas   = mem_deref(app.uas);
 	app.tls   = mem_deref(app.tls);
 	app.pcap  = mem_deref(app.pcap);

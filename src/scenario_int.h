@@ -138,6 +138,10 @@ int  timer_cfg_parse(struct loader *ld, yaml_node_t *node,
 /* a file name relative to the scenario file's directory */
 int  scn_path(struct loader *ld, const char *name, char **fullp);
 
+/* callback.c: the step key 'callback' */
+int  callback_parse(struct loader *ld, yaml_node_t *node,
+		    struct cbcfg **cfgp);
+
 /* scn_media.c: the step keys 'media' and 'srtp' */
 int  scn_media_parse(struct loader *ld, yaml_node_t *node,
 		     struct rtp_cfg **cfgp);

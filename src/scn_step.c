@@ -45,6 +45,7 @@ static void step_destructor(void *arg)
 	mem_deref(step->body);
 	mem_deref(step->ctype);
 	mem_deref(step->media);
+	mem_deref(step->callback);
 }
 
 
@@ -463,10 +464,13 @@ static int step_key(struct loader *ld, struct step *step, const char *key,
 	if (!strcmp(key, "srtp"))
 		return scn_srtp_parse(ld, v, &step->srtp);
 
+	if (!strcmp(key, "callback"))
+		return callback_parse(ld, v, &step->callback);
+
 	node_err(ld, k, "unknown step key '%s' (expected code, reason, "
 		 "delay, headers, body, body-file, content-type, sdp, "
 		 "hangup, dialog, reliable, requests, notify, sipfrag, "
-		 "recv-info, media, srtp)", key);
+		 "recv-info, media, srtp, callback)", key);
 
 	return EBADMSG;
 }
@@ -547,6 +551,12 @@ static int step_check(struct loader *ld, yaml_node_t *node,
 
 	if (step->hangup && !(step->scode >= 200 && step->scode < 300)) {
 		node_err(ld, node, "'hangup' only goes with a 2xx");
+		return EBADMSG;
+	}
+
+	if (step->callback && step->scode && step->scode < 200) {
+		node_err(ld, node, "'callback' only goes with a final "
+			 "response");
 		return EBADMSG;
 	}
 

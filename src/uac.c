@@ -7,7 +7,8 @@
  * shutdown frees it), logs the outcome as a "uac" event and hands the
  * responses to its owner. The owner may drop a request at any time;
  * libre then ends the transaction on its own. A 2xx to an INVITE is
- * ACKed here (RFC 3261 13.2.2.4; libre ACKs the other finals).
+ * ACKed here (RFC 3261 13.2.2.4; libre ACKs the other finals). An
+ * INVITE outside a dialog (uac_invite()) makes the dialog at its 2xx.
  *
  * Copyright (C) 2026 The sipstub authors
  */
@@ -83,6 +84,11 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 			    json_str_print, &callid, msg->cseq.num,
 			    msg->scode, json_str_print, &msg->reason);
 
+	/* RFC 3261 12.1.2: an initial INVITE's 2xx makes the dialog */
+	if (!err && uac->dlg && msg->scode < 300 &&
+	    !sip_dialog_established(uac->dlg))
+		err = sip_dialog_create(uac->dlg, msg);
+
 	if (!err && uac->dlg && msg->scode < 300)
 		ack_send(uac, msg);
 
@@ -97,6 +103,62 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 		uac->resph(err, err ? NULL : msg, uac->arg);
 
 	mem_deref(uac);
+}
+
+
+static int uac_vsend(struct uac **uacp, struct uas *uas,
+		     struct sip_dialog *dlg, struct sip_auth *auth,
+		     const char *met, uac_resp_h *resph, void *arg,
+		     const char *fmt, va_list ap)
+{
+	struct uac *uac;
+	char *tail = NULL;
+	int err;
+
+	if (!uas || !dlg || !met || !fmt || strlen(met) >= sizeof(uac->met))
+		return EINVAL;
+
+	uac = mem_zalloc(sizeof(*uac), uac_destructor);
+	if (!uac)
+		return ENOMEM;
+
+	list_append(uas_xacts(uas), &uac->le, uac);
+	uac->uas   = uas;
+	uac->resph = resph;
+	uac->arg   = arg;
+	str_ncpy(uac->met, met, sizeof(uac->met));
+	if (!strcmp(met, "INVITE"))
+		uac->dlg = mem_ref(dlg);
+
+	err = str_dup(&uac->callid, sip_dialog_callid(dlg));
+	if (err)
+		goto out;
+
+	err = re_vsdprintf(&tail, fmt, ap);
+	if (err)
+		goto out;
+
+	uac->uacp = uacp;
+	if (uacp)
+		*uacp = uac;
+
+	/* the guard outlives a final reported from within the call */
+	mem_ref(uac);
+	err = sip_drequestf(&uac->req, uas_sip(uas), true, met, dlg, 0, auth,
+			    NULL, resp_handler, uac, "%s", tail);
+	if (err && uac->done)
+		err = 0;
+	mem_deref(uac);
+
+ out:
+	mem_deref(tail);
+
+	if (err) {
+		DEBUG_WARNING("%s: %m\n", met, err);
+		mem_deref(uac);
+	}
+
+	return err;
 }
 
 
@@ -119,55 +181,35 @@ int uac_send(struct uac **uacp, struct uas *uas, struct sip_dialog *dlg,
 	     const char *met, uac_resp_h *resph, void *arg,
 	     const char *fmt, ...)
 {
-	struct uac *uac;
-	char *tail = NULL;
 	va_list ap;
 	int err;
 
-	if (!uas || !dlg || !met || !fmt || strlen(met) >= sizeof(uac->met))
-		return EINVAL;
+	va_start(ap, fmt);
+	err = uac_vsend(uacp, uas, dlg, NULL, met, resph, arg, fmt, ap);
+	va_end(ap);
 
-	uac = mem_zalloc(sizeof(*uac), uac_destructor);
-	if (!uac)
-		return ENOMEM;
+	return err;
+}
 
-	list_append(uas_xacts(uas), &uac->le, uac);
-	uac->uas   = uas;
-	uac->resph = resph;
-	uac->arg   = arg;
-	str_ncpy(uac->met, met, sizeof(uac->met));
-	if (!strcmp(met, "INVITE"))
-		uac->dlg = mem_ref(dlg);
 
-	err = str_dup(&uac->callid, sip_dialog_callid(dlg));
-	if (err)
-		goto out;
+/**
+ * Send an INVITE, initial (the dialog not yet established: its 2xx
+ * establishes it) or in a dialog, with credentials for a challenge
+ *
+ * @param auth  libre's client authentication state (optional)
+ *
+ * The other parameters as uac_send().
+ */
+int uac_invite(struct uac **uacp, struct uas *uas, struct sip_dialog *dlg,
+	       struct sip_auth *auth, uac_resp_h *resph, void *arg,
+	       const char *fmt, ...)
+{
+	va_list ap;
+	int err;
 
 	va_start(ap, fmt);
-	err = re_vsdprintf(&tail, fmt, ap);
+	err = uac_vsend(uacp, uas, dlg, auth, "INVITE", resph, arg, fmt, ap);
 	va_end(ap);
-	if (err)
-		goto out;
-
-	uac->uacp = uacp;
-	if (uacp)
-		*uacp = uac;
-
-	/* the guard outlives a final reported from within the call */
-	mem_ref(uac);
-	err = sip_drequestf(&uac->req, uas_sip(uas), true, met, dlg, 0, NULL,
-			    NULL, resp_handler, uac, "%s", tail);
-	if (err && uac->done)
-		err = 0;
-	mem_deref(uac);
-
- out:
-	mem_deref(tail);
-
-	if (err) {
-		DEBUG_WARNING("%s: %m\n", met, err);
-		mem_deref(uac);
-	}
 
 	return err;
 }

@@ -337,7 +337,7 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	}
 
 	if (pl_isset(&msg->to.tag)) {
-		if (!subs_request(uas, msg))
+		if (!subs_request(uas, msg) && !callback_request(uas, msg))
 			in_dialog(uas, msg);
 		return true;
 	}

@@ -358,6 +358,10 @@ static int step_send(struct xact *x, const struct step *step, uint16_t sc,
 			feature_accept(x, step, sc);
 	}
 
+	if (sc >= 200 && step && step->callback)
+		callback_start(x->uas, x->msg, step->callback,
+			       rule_auth(x->rule));
+
  out:
 	mem_deref(xhdrs);
 	mem_deref(resp);

@@ -30,6 +30,7 @@ SHIPPED = {
     "prack.yaml",  # tests in test_prack.py (TestScenario)
     "auth-forever.yaml", "auth-md5-first.yaml", "auth-stale.yaml",
     "registrar.yaml",
+    "callback.yaml",  # tests in test_callback.py
     # tested in test_requests_sent.py and test_session_timer.py
     "hold-resume.yaml", "session-timer.yaml",
     # tested in test_expect.py

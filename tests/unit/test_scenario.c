@@ -1000,7 +1000,15 @@ static int check_err_step(void)
 		 "unknown step key 'cod' (expected code, reason, delay, "
 		 "headers, body, body-file, content-type, sdp, hangup, "
 		 "dialog, reliable, requests, notify, sipfrag, recv-info, media, "
-		 "srtp)"},
+		 "srtp, callback)"},
+		{"INVITE: {code: 200, callback: maybe}\n", 1, 31,
+		 "'callback' must be true or a mapping"},
+		{"INVITE: {code: 200, callback: {to: bob}}\n", 1, 36,
+		 "callback 'to' must be aor or caller"},
+		{"INVITE: {code: 200, callback: {delay: soon}}\n", 1, 39,
+		 "bad callback delay 'soon'"},
+		{"INVITE: {code: 180, callback: true}\n", 1, 9,
+		 "'callback' only goes with a final response"},
 		{"INVITE: {code: 180, reliable: maybe}\n", 1, 31,
 		 "'reliable' must be true or false"},
 		{"INVITE: [{code: 200, reliable: true}]\n", 1, 10,
