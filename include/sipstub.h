@@ -60,6 +60,20 @@ static inline bool lws_is(char c)
 }
 
 
+/** One or more decimal digits, and nothing else (a delta-seconds, ...) */
+static inline bool pl_digits(const struct pl *pl)
+{
+	size_t i;
+
+	for (i = 0; i < pl->l; i++) {
+		if (pl->p[i] < '0' || pl->p[i] > '9')
+			return false;
+	}
+
+	return pl->l > 0;
+}
+
+
 /* Fmt: numbers and addresses written into an mbuf */
 
 /** mbuf_write_str() of a string literal, without its strlen() */

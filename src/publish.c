@@ -41,19 +41,6 @@ struct etag {
 };
 
 
-static bool digits(const struct pl *pl)
-{
-	size_t i;
-
-	for (i = 0; i < pl->l; i++) {
-		if (pl->p[i] < '0' || pl->p[i] > '9')
-			return false;
-	}
-
-	return pl->l > 0;
-}
-
-
 static void publ_destructor(void *arg)
 {
 	struct publ *p = arg;
@@ -235,7 +222,7 @@ uint16_t publ_check(struct uas *uas, const struct sip_msg *msg,
 
 	if (pl_isset(&msg->expires)) {
 		/* RFC 3261 20.19: delta-seconds */
-		if (!digits(&msg->expires))
+		if (!pl_digits(&msg->expires))
 			return 400;
 		expires = msg->expires.l > 9 ? PUBL_EXPIRES :
 			MIN(pl_u32(&msg->expires), PUBL_EXPIRES);

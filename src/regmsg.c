@@ -39,19 +39,6 @@ void regmsg_reject(struct rreq *rq, uint16_t scode, const char *reason)
 }
 
 
-static bool digits(const struct pl *pl)
-{
-	size_t i;
-
-	for (i = 0; i < pl->l; i++) {
-		if (pl->p[i] < '0' || pl->p[i] > '9')
-			return false;
-	}
-
-	return pl->l > 0;
-}
-
-
 /* RFC 3261 10.3 step 7: the contact's expires, else Expires, else the
  * default; above the maximum it is lowered (RFC 3261 20.19: 2**32-1
  * at most) */
@@ -66,7 +53,7 @@ static uint32_t expires_of(struct rreq *rq, const struct sip_addr *addr)
 		e = *hdr;
 	}
 
-	if (!digits(&e)) {
+	if (!pl_digits(&e)) {
 		regmsg_reject(rq, 400, "Bad Expires");
 		return 0;
 	}
@@ -115,7 +102,7 @@ static bool contact_h(const struct sip_hdr *hdr, const struct sip_msg *msg,
 	/* RFC 5626 6: reg-id counts only with +sip.instance */
 	if (pl_isset(&c->instance) &&
 	    !msg_param_decode(&c->addr.params, "reg-id", &c->regid)) {
-		if (!digits(&c->regid) || c->regid.l > 9 ||
+		if (!pl_digits(&c->regid) || c->regid.l > 9 ||
 		    !pl_u32(&c->regid))
 			regmsg_reject(rq, 400, "Bad reg-id");
 		rq->outbound = true;
