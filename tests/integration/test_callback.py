@@ -13,6 +13,7 @@ import tempfile
 import time
 import unittest
 
+from test_baresip import BARESIP, CONFIG as BARESIP_CONFIG
 from harness import (SipstubTestCase, UdpClient, free_port, header,
                      recv_until, response_to, status, to_tag, SDP_OFFER,
                      SIPP_DIR)
@@ -337,20 +338,6 @@ class CallbackSipp(SipstubTestCase):
                                ("TCP", "BYE")])
 
 
-BARESIP = shutil.which("baresip")
-
-BARESIP_CONFIG = """poll_method		epoll
-sip_listen		127.0.0.1:0
-audio_player		aufile,%(dir)s/out.wav
-audio_source		aufile,%(dir)s/in.wav
-audio_alert		aufile,%(dir)s/alert.wav
-module_path		/usr/lib/baresip/modules
-module			g711.so
-module			aufile.so
-module_app		account.so
-module_app		menu.so
-rtp_ports		20000-29999
-"""
 
 # scenarios/registrar.yaml with MD5 only (baresip 1.0 on libre 1.1 gives
 # up on SHA-256) and callme as in dial-a-code, with shorter times

@@ -16,7 +16,7 @@ import unittest
 from harness import (SANITIZER_MARKS, SIPSTUB, Sipstub, SipstubTestCase,
                      UdpClient, free_port, header, request, status, to_tag)
 
-BARESIP = shutil.which("baresip")
+from test_baresip import BARESIP, CONFIG as BARESIP_CONFIG
 OPENSSL = shutil.which("openssl")
 
 TLS = ("-l", "tls:127.0.0.1:0")
@@ -579,18 +579,6 @@ class OpensslClient(TlsBase):
                           "received=127.0.0.1"])
 
 
-BARESIP_CONFIG = """poll_method		epoll
-sip_listen		127.0.0.1:0
-audio_player		aufile,%(dir)s/out.wav
-audio_source		aufile,%(dir)s/in.wav
-audio_alert		aufile,%(dir)s/in.wav
-module_path		/usr/lib/baresip/modules
-module			g711.so
-module			aufile.so
-module_app		account.so
-module_app		menu.so
-rtp_ports		20000-29999
-"""
 
 
 @unittest.skipIf(BARESIP is None, "baresip is not installed")
@@ -606,6 +594,7 @@ class BaresipTls(TlsBase):
             with open(os.path.join(d, "accounts"), "w") as f:
                 f.write("<sip:tester@127.0.0.1;transport=tls>;regint=0\n")
             tone(os.path.join(d, "in.wav"), seconds=3)
+            tone(os.path.join(d, "alert.wav"), seconds=1)
             p = subprocess.run(
                 [BARESIP, "-f", d, "-t", "4", "-e",
                  "/dial sip:alice@127.0.0.1:%d;transport=tls" % self.tport],
